@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+//
+// dealsh — a deal-structuring shell for credit on AI infrastructure.
+//
+// Module map (see README "Code map"):
+//   DealCore       values and units, command language, deal graph, sessions (no I/O)
+//   DealPluginAPI  the one protocol every command registers through
+//   DealShell      registry, interpreter, core commands, libedit shell, replay
+//   DealBuiltins   the sorted list of built-in plugins (the only place that names them)
+//   dealsh         the executable
+//   Plugins/*      one ordinary target per command plugin (explicit `path:`)
+import PackageDescription
+
+let package = Package(
+  name: "dealsh",
+  platforms: [.macOS(.v13)],
+  products: [
+    .executable(name: "dealsh", targets: ["dealsh"]),
+  ],
+  dependencies: [
+    // TreeDictionary: a persistent hash trie, so an undo snapshot of a
+    // 10,000-node graph is one pointer copy and an edit copies one path.
+    .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+  ],
+  targets: [
+    .systemLibrary(
+      name: "CLibedit", path: "Sources/CLibedit", pkgConfig: "libedit",
+      providers: [.apt(["libedit-dev"])]),
+    .target(
+      name: "DealCore",
+      dependencies: [.product(name: "HashTreeCollections", package: "swift-collections")]),
+    .target(name: "DealPluginAPI", dependencies: ["DealCore"]),
+    .target(name: "DealShell", dependencies: ["DealCore", "DealPluginAPI", "CLibedit"]),
+    .target(name: "DealBuiltins", dependencies: ["DealPluginAPI"]),
+    .executableTarget(name: "dealsh", dependencies: ["DealShell", "DealBuiltins"]),
+    .executableTarget(
+      name: "dealsh-bench", dependencies: ["DealShell", "DealBuiltins", "DealCore"],
+      path: "Sources/DealBench"),
+    .target(name: "_DealShellTestSupport", dependencies: ["DealShell", "DealBuiltins"],
+            path: "Tests/_DealShellTestSupport"),
+    .testTarget(name: "DealCoreTests", dependencies: ["DealCore"]),
+    .testTarget(
+      name: "DealShellTests",
+      dependencies: ["DealShell", "DealBuiltins", "DealPluginAPI", "_DealShellTestSupport"]),
+  ],
+  swiftLanguageModes: [.v5]
+)

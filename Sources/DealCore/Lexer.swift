@@ -1,0 +1,240 @@
+/// One word of a command line, with where it stood (for the caret under a
+/// bad word).
+public struct Word: Equatable, Sendable {
+  /// The text after quotes, escapes and `$NAME` variables are resolved.
+  public var text: String
+  /// Character offset of the word's first character in the source line.
+  public var start: Int
+  /// Character offset just past the word.
+  public var end: Int
+  /// Offset into `text` of the first `=` that was not quoted, if any: the
+  /// word is then `key=value`.
+  public var equalsIndex: Int?
+  /// Whether any part of the word was quoted.
+  public var quoted: Bool
+
+  public init(text: String, start: Int, end: Int, equalsIndex: Int? = nil, quoted: Bool = false) {
+    self.text = text
+    self.start = start
+    self.end = end
+    self.equalsIndex = equalsIndex
+    self.quoted = quoted
+  }
+
+  /// The word as it could be typed again (quoted where needed); used for the
+  /// journal, so that replaying it gives the same words.
+  public var rendered: String {
+    /// A `$` that the lexer would read as a variable.
+    func isVariable(_ s: Substring, _ i: Substring.Index) -> Bool {
+      let n = s.index(after: i)
+      return s[i] == "$" && n < s.endIndex && (s[n].isLetter || s[n] == "_" || s[n] == "{")
+    }
+    func needsQuotes(_ s: Substring) -> Bool {
+      s.isEmpty || s.contains(where: { " \t\"'#;\\=".contains($0) }) || s.indices.contains { isVariable(s, $0) }
+    }
+    func quote(_ s: Substring) -> String {
+      var out = "\""
+      for i in s.indices {
+        if s[i] == "\"" || s[i] == "\\" || isVariable(s, i) { out.append("\\") }
+        out.append(s[i])
+      }
+      return out + "\""
+    }
+    if let eq = equalsIndex {
+      let k = text.index(text.startIndex, offsetBy: eq)
+      let key = text[..<k], value = text[text.index(after: k)...]
+      let v = needsQuotes(value) ? quote(value) : String(value)
+      return String(key) + "=" + v
+    }
+    return needsQuotes(text[...]) ? quote(text[...]) : text
+  }
+}
+
+/// The words of one command and the part of the line it came from.
+public struct CommandWords: Equatable, Sendable {
+  public var words: [Word]
+  public var line: String
+
+  public init(words: [Word], line: String) {
+    self.words = words
+    self.line = line
+  }
+
+  /// The command as it would be typed again.
+  public var rendered: String { words.map(\.rendered).joined(separator: " ") }
+}
+
+/// Why a line could not be split into words.
+public struct LexError: Error, Equatable, Sendable {
+  public var message: String
+  public var hint: String?
+  public var start: Int
+  public var end: Int
+}
+
+/// Splits command lines into commands and words (SPEC §2): white space
+/// splits, `"double"` or `'single'` quotes group, `#` starts a comment
+/// outside quotes, `;` separates commands, `\` escapes the next character,
+/// and `$NAME` is replaced by a script variable (outside single quotes; a `$`
+/// before a digit is a dollar amount).
+public struct Lexer {
+  public var variables: [String: String]
+
+  public init(variables: [String: String] = [:]) { self.variables = variables }
+
+  /// Whether a physical line ends in a `\` that continues the command on the
+  /// next line (outside quotes and comments).
+  public static func continues(_ line: String) -> Bool {
+    var quote: Character? = nil
+    var escaped = false
+    var last: Character? = nil
+    for c in line {
+      if escaped { escaped = false; last = "x"; continue }
+      if let q = quote {
+        if c == q { quote = nil } else if c == "\\" && q == "\"" { escaped = true }
+        last = c
+        continue
+      }
+      switch c {
+      case "\"", "'": quote = c
+      case "#": return false
+      case "\\": escaped = true; last = "\\"; continue
+      default: break
+      }
+      if !c.isWhitespace { last = c }
+    }
+    return escaped && last == "\\"
+  }
+
+  /// Splits `line` into commands. Empty commands (blank, comment only) are
+  /// dropped.
+  public func split(_ line: String) throws(LexError) -> [CommandWords] {
+    let chars = Array(line)
+    var commands: [CommandWords] = []
+    var words: [Word] = []
+    var cur = ""
+    var curStart = -1
+    var curEq: Int? = nil
+    var curQuoted = false
+    var inWord = false
+    var i = 0
+
+    func endWord(_ at: Int) {
+      if inWord {
+        words.append(Word(text: cur, start: curStart, end: at, equalsIndex: curEq, quoted: curQuoted))
+      }
+      cur = ""
+      curStart = -1
+      curEq = nil
+      curQuoted = false
+      inWord = false
+    }
+    func begin(_ at: Int) {
+      if !inWord { inWord = true; curStart = at }
+    }
+    func endCommand(_ at: Int) {
+      endWord(at)
+      if !words.isEmpty { commands.append(CommandWords(words: words, line: line)) }
+      words = []
+    }
+
+    while i < chars.count {
+      let c = chars[i]
+      switch c {
+      case " ", "\t", "\n", "\r":
+        endWord(i)
+        i += 1
+      case ";":
+        endCommand(i)
+        i += 1
+      case "#":
+        endCommand(i)
+        return commands
+      case "\\":
+        if i + 1 < chars.count {
+          if chars[i + 1] == "\n" { endWord(i); i += 2; continue }
+          begin(i)
+          cur.append(chars[i + 1])
+          i += 2
+        } else {
+          endWord(i)
+          i += 1  // a trailing continuation backslash
+        }
+      case "'", "\"":
+        begin(i)
+        curQuoted = true
+        let open = i
+        i += 1
+        var closed = false
+        while i < chars.count {
+          let q = chars[i]
+          if q == c { closed = true; i += 1; break }
+          if c == "\"", q == "\\", i + 1 < chars.count {
+            cur.append(chars[i + 1])
+            i += 2
+            continue
+          }
+          if c == "\"", q == "$" {
+            let (value, next) = try variable(chars, at: i)
+            cur += value
+            i = next
+            continue
+          }
+          cur.append(q)
+          i += 1
+        }
+        if !closed {
+          throw LexError(
+            message: "unterminated \(c == "\"" ? "double" : "single") quote", hint: "close it with \(c)",
+            start: open, end: chars.count)
+        }
+      case "$" where i + 1 < chars.count && (chars[i + 1].isLetter || chars[i + 1] == "_" || chars[i + 1] == "{"):
+        begin(i)
+        let (value, next) = try variable(chars, at: i)
+        cur += value
+        i = next
+      case "=":
+        begin(i)
+        if curEq == nil { curEq = cur.count }
+        cur.append(c)
+        i += 1
+      default:
+        begin(i)
+        cur.append(c)
+        i += 1
+      }
+    }
+    endCommand(chars.count)
+    return commands
+  }
+
+  /// Resolves `$NAME` or `${NAME}` at `i`; returns the value and the index
+  /// after the reference.
+  private func variable(_ chars: [Character], at i: Int) throws(LexError) -> (String, Int) {
+    var j = i + 1
+    let braced = j < chars.count && chars[j] == "{"
+    if braced { j += 1 }
+    let nameStart = j
+    while j < chars.count, chars[j].isLetter || chars[j].isNumber || chars[j] == "_" { j += 1 }
+    let name = String(chars[nameStart..<j])
+    if braced {
+      guard j < chars.count, chars[j] == "}" else {
+        throw LexError(message: "unterminated ${...}", hint: nil, start: i, end: j)
+      }
+      j += 1
+    }
+    if name.isEmpty {
+      return ("$", i + 1)
+    }
+    guard let value = variables[name] else {
+      let hint: String
+      if let near = Suggest.closest(to: name, in: variables.keys) {
+        hint = "did you mean '$\(near)'?"
+      } else {
+        hint = "set it with 'let \(name)=VALUE' or 'dealsh run --var \(name)=VALUE'"
+      }
+      throw LexError(message: "unknown variable '$\(name)'", hint: hint, start: i, end: j)
+    }
+    return (value, j)
+  }
+}

@@ -1,0 +1,109 @@
+/// A problem `check` finds in a deal.
+public struct Problem: Equatable, Sendable {
+  public enum Severity: String, Sendable { case error, warning }
+  public var severity: Severity
+  public var node: String
+  public var message: String
+
+  public init(_ severity: Severity, _ node: String, _ message: String) {
+    self.severity = severity
+    self.node = node
+    self.message = message
+  }
+}
+
+extension Session {
+  /// Validates the whole deal (SPEC §3 `check`): missing required
+  /// attributes, unpledged or over-pledged assets, facilities without an
+  /// obligor, leases covering no fleet, cycles in `parent-of`/`guarantees`.
+  public func check(schema: Schema) -> [Problem] {
+    var out: [Problem] = []
+    let g = graph
+    for node in g.sortedNodes {
+      let id = node.id
+      for spec in schema.attributes(kind: node.kind, type: node.type) where spec.required {
+        if node.attrs[spec.key] == nil {
+          out.append(Problem(.error, id, "missing '\(spec.key)' (\(spec.help)); set it with 'set \(id) \(spec.key)=...'"))
+        }
+      }
+      switch (node.kind, node.type) {
+      case (.asset, "gpu"), (.asset, "crypto"):
+        let pledges = g.edges(from: id, .pledgedTo)
+        if pledges.isEmpty {
+          out.append(Problem(.warning, id, "not pledged to any facility"))
+        }
+        var liens: [Int: [String]] = [:]
+        for e in pledges {
+          let lien = Int(e.attrs["lien"]?.number ?? 1)
+          liens[lien, default: []].append(e.to)
+        }
+        for (lien, fs) in liens.sorted(by: { $0.key < $1.key }) where fs.count > 1 {
+          out.append(Problem(.error, id, "over-pledged: lien \(lien) is given to \(fs.joined(separator: " and "))"))
+        }
+        if node.type == "gpu" {
+          if g.edges(to: id, .covers).isEmpty {
+            out.append(Problem(.warning, id, "no lease covers this fleet (it earns no revenue)"))
+          }
+          if g.edges(from: id, .hostedAt).isEmpty {
+            out.append(Problem(.warning, id, "not hosted at a site (site defaults apply: $0.07/kWh, PUE 1.3)"))
+          }
+          if g.edges(from: id, .hostedAt).count > 1 {
+            out.append(Problem(.error, id, "hosted at more than one site"))
+          }
+        }
+      case (.contract, _):
+        if g.edges(from: id, .covers).isEmpty {
+          out.append(Problem(.error, id, "lease covers no fleet; 'link \(id) covers FLEET'"))
+        }
+        if g.edges(to: id, .rents).isEmpty {
+          out.append(Problem(.warning, id, "lease has no tenant; 'link TENANT rents \(id)'"))
+        }
+      case (.facility, _):
+        let obligors = g.edges(to: id, .borrows)
+        if obligors.isEmpty {
+          out.append(Problem(.error, id, "facility has no obligor; 'link BORROWER borrows \(id)'"))
+        } else if obligors.count > 1 {
+          out.append(Problem(.warning, id, "facility has \(obligors.count) obligors"))
+        }
+        let start: Month? = value(id, "start", schema: schema)?.date?.month
+        let term: Double? = value(id, "term", schema: schema)?.number
+        if let start, let term, (start - deal.start) + Int(term) > deal.horizon {
+          out.append(Problem(.warning, id, "matures after the horizon (\(deal.horizon) months); the balance left is reported at the end"))
+        }
+      default: break
+      }
+    }
+    // Cycles: parent-of among entities, and guarantees through borrowers
+    // (A guarantees a facility B borrows, and B guarantees one A borrows).
+    if let cycle = findCycle(next: { n in g.edges(from: n, .parentOf).map(\.to) }, nodes: g.sortedIDs) {
+      out.append(Problem(.error, cycle[0], "cycle of parent-of: " + cycle.joined(separator: " → ")))
+    }
+    let guaranteeNext: (String) -> [String] = { n in
+      g.edges(from: n, .guarantees).flatMap { e in g.edges(to: e.to, .borrows).map(\.from) }
+    }
+    if let cycle = findCycle(next: guaranteeNext, nodes: g.sortedIDs) {
+      out.append(Problem(.error, cycle[0], "cycle of guarantees: " + cycle.joined(separator: " → ")))
+    }
+    return out
+  }
+
+  private func findCycle(next: (String) -> [String], nodes: [String]) -> [String]? {
+    var state: [String: Int] = [:]  // 1 visiting, 2 done
+    var path: [String] = []
+    func visit(_ n: String) -> [String]? {
+      state[n] = 1
+      path.append(n)
+      for m in next(n) {
+        if state[m] == 1, let i = path.firstIndex(of: m) { return Array(path[i...]) + [m] }
+        if state[m] == nil, let c = visit(m) { return c }
+      }
+      path.removeLast()
+      state[n] = 2
+      return nil
+    }
+    for n in nodes where state[n] == nil {
+      if let c = visit(n) { return c }
+    }
+    return nil
+  }
+}

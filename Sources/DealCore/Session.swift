@@ -1,0 +1,76 @@
+/// A note attached to a session.
+public struct Note: Equatable, Sendable {
+  public var text: String
+  public var author: String
+  public var time: String
+
+  public init(text: String, author: String, time: String) {
+    self.text = text
+    self.author = author
+    self.time = time
+  }
+}
+
+/// What a command may change: the deal, its graph, notes and named
+/// scenarios. A value; the shell's undo stack is a list of them.
+public struct Session: Equatable, Sendable {
+  public var deal: Deal
+  public var graph: DealGraph
+  public var notes: [Note]
+  /// Named scenarios: name → factor key → value (the keys belong to the
+  /// plugin that interprets them, e.g. `shock`).
+  public var scenarios: [String: [String: Double]]
+
+  public init(deal: Deal, graph: DealGraph = DealGraph(), notes: [Note] = [], scenarios: [String: [String: Double]] = [:]) {
+    self.deal = deal
+    self.graph = graph
+    self.notes = notes
+    self.scenarios = scenarios
+  }
+
+  /// The value of `key` on node `id`: explicit, else its default.
+  public func value(_ id: String, _ key: String, schema: Schema) -> AttrValue? {
+    guard let node = graph[id] else { return nil }
+    if let v = node.attrs[key] { return v }
+    guard let spec = schema.attribute(kind: node.kind, type: node.type, key: key) else { return nil }
+    return schema.defaultValue(of: spec, attrs: node.attrs, deal: deal)
+  }
+
+  /// All attributes of a node with defaults filled in, in schema order.
+  public func effectiveAttributes(of node: Node, schema: Schema) -> [(spec: AttributeSpec, value: AttrValue?, isDefault: Bool)] {
+    schema.attributes(kind: node.kind, type: node.type).map { spec in
+      if let v = node.attrs[spec.key] { return (spec, v, false) }
+      return (spec, schema.defaultValue(of: spec, attrs: node.attrs, deal: deal), true)
+    }
+  }
+}
+
+/// Who wrote a session and when: kept in the file, not part of the content.
+public struct SessionMetadata: Equatable, Sendable {
+  public var author: String
+  public var created: String
+  public var modified: String
+  public var dealshVersion: String
+  public var revision: Int
+
+  public init(author: String, created: String, modified: String, dealshVersion: String, revision: Int) {
+    self.author = author
+    self.created = created
+    self.modified = modified
+    self.dealshVersion = dealshVersion
+    self.revision = revision
+  }
+}
+
+/// Everything a `.deal` file holds.
+public struct SessionFile: Equatable, Sendable {
+  public var session: Session
+  public var journal: [String]
+  public var metadata: SessionMetadata
+
+  public init(session: Session, journal: [String], metadata: SessionMetadata) {
+    self.session = session
+    self.journal = journal
+    self.metadata = metadata
+  }
+}

@@ -1,0 +1,114 @@
+import DealCore
+
+/// A command as parsed against its `CommandSpec`: positionals, `key=value`
+/// options (in order) and `--flags`.
+public struct Invocation {
+  public var name: String
+  public var words: [Word]
+  /// Indices into `words` of the positional arguments.
+  public var positionalIndices: [Int]
+  /// `key=value` options in the order given, with the index of their word.
+  public var options: [(key: String, value: String, index: Int)]
+  public var flags: [String: String]
+
+  public var positionals: [String] { positionalIndices.map { words[$0].text } }
+  public var json: Bool { flags["json"] != nil }
+
+  public func has(_ flag: String) -> Bool { flags[flag] != nil }
+
+  public func option(_ key: String) -> String? { options.last(where: { $0.key == key })?.value }
+
+  /// Parses the words of a command against its spec.
+  /// - Throws: a usage error for an unknown flag or option, naming the
+  ///   closest valid one.
+  public init(words: [Word], spec: CommandSpec) throws(DealError) {
+    name = spec.name
+    self.words = words
+    positionalIndices = []
+    options = []
+    flags = [:]
+    var i = 1
+    while i < words.count {
+      let w = words[i]
+      if w.text.hasPrefix("--"), !w.quoted, w.text.count > 2 {
+        var flag = String(w.text.dropFirst(2))
+        var inlineValue: String? = nil
+        if let eq = flag.firstIndex(of: "=") {
+          inlineValue = String(flag[flag.index(after: eq)...])
+          flag = String(flag[..<eq])
+        }
+        guard let fs = spec.allFlags.first(where: { $0.name == flag }) else {
+          let names = spec.allFlags.map { "--" + $0.name }
+          throw DealError.usage(
+            "unknown flag '--\(flag)'" + Suggest.clause(for: "--" + flag, in: names),
+            hint: "'\(spec.name)' takes " + names.joined(separator: ", "), subject: .word(i))
+        }
+        if let valueName = fs.valueName {
+          if let v = inlineValue {
+            flags[flag] = v
+          } else {
+            guard i + 1 < words.count else {
+              throw DealError.usage("'--\(flag)' needs a value (\(valueName))", subject: .word(i))
+            }
+            flags[flag] = words[i + 1].text
+            i += 1
+          }
+        } else {
+          if inlineValue != nil { throw DealError.usage("'--\(flag)' takes no value", subject: .word(i)) }
+          flags[flag] = ""
+        }
+      } else if let eq = w.equalsIndex, eq > 0, Invocation.isKey(w.text.prefix(eq)) {
+        let key = String(w.text.prefix(eq))
+        let value = String(w.text.dropFirst(eq + 1))
+        if !spec.acceptsAnyKey, !spec.options.contains(where: { $0.name == key }) {
+          let names = spec.options.map(\.name)
+          throw DealError.usage(
+            "unknown option '\(key)'" + Suggest.clause(for: key, in: names),
+            hint: names.isEmpty ? "'\(spec.name)' takes no key=value options" : "options: " + names.map { "\($0)=" }.joined(separator: " "),
+            subject: .key(key))
+        }
+        options.append((key, value, i))
+      } else {
+        positionalIndices.append(i)
+      }
+      i += 1
+    }
+  }
+
+  static func isKey(_ s: Substring) -> Bool {
+    guard let f = s.first, f.isLetter, f.isLowercase else { return false }
+    return s.allSatisfy { ($0.isLetter && $0.isLowercase) || $0.isNumber || $0 == "_" }
+  }
+
+  // MARK: Typed access
+
+  /// The positional at `n`, or a usage error naming what is missing.
+  public func positional(_ n: Int, _ what: String, usage: String) throws(DealError) -> String {
+    guard n < positionalIndices.count else {
+      throw DealError.usage("missing \(what)", hint: "usage: \(usage)", subject: .word(words.count - 1))
+    }
+    return words[positionalIndices[n]].text
+  }
+
+  /// Rejects positionals beyond the first `n`.
+  public func noExtraPositionals(after n: Int, usage: String) throws(DealError) {
+    if positionalIndices.count > n {
+      let w = words[positionalIndices[n]]
+      throw DealError.usage("unexpected argument '\(w.text)'", hint: "usage: \(usage)", subject: .word(positionalIndices[n]))
+    }
+  }
+
+  /// Reads a number option, checked against `spec`.
+  public func number(_ key: String, _ spec: NumberSpec) throws(DealError) -> Double? {
+    guard let text = option(key) else { return nil }
+    guard case .number(let x) = try ValueType.number(spec).parse(text, key: key) else { return nil }
+    return x
+  }
+
+  /// Reads an integer option, checked against `spec`.
+  public func integer(_ key: String, _ spec: NumberSpec) throws(DealError) -> Int? {
+    var s = spec
+    s.integer = true
+    return try number(key, s).map { Int($0) }
+  }
+}

@@ -1,0 +1,284 @@
+import DealCore
+import DealPluginAPI
+import Foundation
+
+#if canImport(Glibc)
+  @preconcurrency import Glibc
+#endif
+
+extension Shell {
+  /// A shell with the core commands and `plugins` registered.
+  /// - Throws: if two plugins claim the same command or attribute.
+  public static func make(
+    plugins: [any DealPlugin], io: ShellIO, environment: ShellEnvironment
+  ) throws(DealError) -> Shell {
+    let registry = Registry()
+    let shell = Shell(registry: registry, io: io, environment: environment)
+    try registry.register(CorePlugin(shell: shell))
+    for p in plugins { try registry.register(p) }
+    return shell
+  }
+}
+
+/// The `dealsh` command line (SPEC §1).
+public enum CLI {
+  public static let usage = """
+    usage: dealsh [FILE.deal]                       interactive shell (a script if stdin is not a terminal)
+           dealsh -c 'CMD; CMD' [FILE.deal]          run commands and exit
+           dealsh run SCRIPT.dsh [--session FILE.deal] [--keep-going] [--var NAME=VALUE ...]
+           dealsh run --record SCRIPT.dsh            replay a script, print a transcript
+           dealsh run --check TRANSCRIPT ...         replay transcripts, diff against them
+           dealsh --help | --version
+
+    exit status: 0 success, 1 a command failed or a check differed, 2 bad usage or an unreadable file
+    """
+
+  static func stdoutWriter(_ s: String) {
+    fputs(s, stdout)
+    fputs("\n", stdout)
+  }
+
+  static func stderrWriter(_ s: String) {
+    fflush(stdout)
+    fputs(s, stderr)
+    fputs("\n", stderr)
+  }
+
+  public static let standardIO = ShellIO(out: stdoutWriter, err: stderrWriter)
+
+  static func fail(_ message: String, code: Int32 = 2) -> Int32 {
+    fputs("dealsh: \(message)\n", stderr)
+    return code
+  }
+
+  /// Runs the command line; returns the exit status.
+  public static func main(_ args: [String], plugins: [any DealPlugin]) -> Int32 {
+    let env = ProcessInfo.processInfo.environment
+    let stdinTTY = isatty(0) == 1, stdoutTTY = isatty(1) == 1
+    var terminal = TerminalInfo(
+      width: terminalWidth(env: env, tty: stdoutTTY), color: stdoutTTY && env["NO_COLOR"] == nil && env["TERM"] != "dumb",
+      interactive: false)
+    func makeShell(interactive: Bool) -> Shell? {
+      terminal.interactive = interactive
+      do {
+        return try Shell.make(plugins: plugins, io: standardIO, environment: ShellEnvironment(env: env, terminal: terminal))
+      } catch {
+        _ = fail(error.message)
+        return nil
+      }
+    }
+
+    var rest = Array(args.dropFirst())
+    if rest.first == "--help" || rest.first == "-h" {
+      print(usage)
+      return 0
+    }
+    if rest.first == "--version" {
+      print("dealsh \(DealshVersion.current)")
+      return 0
+    }
+    if rest.first == "run" {
+      rest.removeFirst()
+      return run(rest, makeShell: { makeShell(interactive: false) })
+    }
+    var command: String? = nil
+    var file: String? = nil
+    while !rest.isEmpty {
+      let a = rest.removeFirst()
+      if a == "-c" {
+        guard !rest.isEmpty else { return fail("-c needs commands\n\(usage)") }
+        command = rest.removeFirst()
+      } else if a.hasPrefix("-") {
+        return fail("unknown option '\(a)'\n\(usage)")
+      } else if file == nil {
+        file = a
+      } else {
+        return fail("unexpected argument '\(a)'\n\(usage)")
+      }
+    }
+    let interactive = command == nil && stdinTTY && stdoutTTY
+    guard let shell = makeShell(interactive: interactive) else { return 2 }
+    if let file {
+      let status = shell.execute("open " + Word(text: file, start: 0, end: 0).rendered)
+      if status != .ok { return 2 }
+    }
+    if let command {
+      return shell.execute(command) == .failed ? 1 : 0
+    }
+    if !interactive {
+      let text = readAll(stdin)
+      let (status, _) = shell.runScript(text, file: "stdin", keepGoing: false)
+      return status == .failed ? 1 : 0
+    }
+    return InteractiveLoop(shell: shell).run()
+  }
+
+  static func run(_ argv: [String], makeShell: () -> Shell?) -> Int32 {
+    var args = argv
+    var check: [String] = []
+    var record: String? = nil
+    var session: String? = nil
+    var keepGoing = false
+    var vars: [String: String] = [:]
+    var script: String? = nil
+    var checking = false
+    while !args.isEmpty {
+      let a = args.removeFirst()
+      switch a {
+      case "--check": checking = true
+      case "--record":
+        guard !args.isEmpty else { return fail("--record needs a script") }
+        record = args.removeFirst()
+      case "--session":
+        guard !args.isEmpty else { return fail("--session needs a file") }
+        session = args.removeFirst()
+      case "--keep-going": keepGoing = true
+      case "--var":
+        guard !args.isEmpty else { return fail("--var needs NAME=VALUE") }
+        let kv = args.removeFirst()
+        guard let eq = kv.firstIndex(of: "="), eq != kv.startIndex else { return fail("--var needs NAME=VALUE, not '\(kv)'") }
+        vars[String(kv[..<eq])] = String(kv[kv.index(after: eq)...])
+      default:
+        if a.hasPrefix("--var=") {
+          args.insert(String(a.dropFirst(6)), at: 0)
+          args.insert("--var", at: 0)
+        } else if a.hasPrefix("-") {
+          return fail("unknown option '\(a)'\n\(usage)")
+        } else if checking {
+          check.append(a)
+        } else if script == nil {
+          script = a
+        } else {
+          return fail("unexpected argument '\(a)'\n\(usage)")
+        }
+      }
+    }
+    if checking {
+      guard !check.isEmpty else { return fail("--check needs a transcript") }
+      var failed = 0, passed = 0
+      for path in check {
+        guard let text = try? FileIO.read(path, limit: 64 << 20) else { return fail("cannot read '\(path)'") }
+        guard let shell = makeShell() else { return 2 }
+        shell.variables = vars
+        let tmp = makeTempDir()
+        shell.variables["TMP"] = tmp
+        let result = shell.check(transcript: text, name: path)
+        try? FileManager.default.removeItem(atPath: tmp)
+        if result.diff.isEmpty {
+          passed += 1
+          print("ok: \(path) (\(result.commands) commands)")
+        } else {
+          failed += 1
+          print(result.diff)
+          print("FAILED: \(path) (\(result.failures) of \(result.commands) commands differ)")
+        }
+      }
+      return failed > 0 ? 1 : 0
+    }
+    if let record {
+      guard let text = try? FileIO.read(record, limit: 16 << 20) else { return fail("cannot read '\(record)'") }
+      guard let shell = makeShell() else { return 2 }
+      shell.variables = vars
+      let (transcript, _) = shell.record(script: text)
+      fputs(transcript, stdout)
+      return 0
+    }
+    guard let script else { return fail("run needs a script\n\(usage)") }
+    let text: String
+    do { text = try FileIO.read(script, limit: 16 << 20) } catch { return fail(error.message) }
+    guard let shell = makeShell() else { return 2 }
+    shell.variables = vars
+    if let session {
+      if shell.execute("open " + Word(text: session, start: 0, end: 0).rendered) != .ok { return 2 }
+    }
+    let (status, _) = shell.runScript(text, file: script, keepGoing: keepGoing)
+    return status == .failed ? 1 : 0
+  }
+
+  static func readAll(_ f: UnsafeMutablePointer<FILE>) -> String {
+    var data = [UInt8]()
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+      let n = fread(&buf, 1, buf.count, f)
+      if n <= 0 { break }
+      data += buf[0..<n]
+    }
+    return String(decoding: data, as: UTF8.self)
+  }
+
+  static func makeTempDir() -> String {
+    var template = Array((NSTemporaryDirectory() + "/dealsh-XXXXXX").utf8CString)
+    guard let p = mkdtemp(&template) else { return NSTemporaryDirectory() }
+    return String(cString: p)
+  }
+
+  static func terminalWidth(env: [String: String], tty: Bool) -> Int {
+    if let c = env["COLUMNS"], let w = Int(c), w >= 40 { return min(w, 400) }
+    if tty {
+      var ws = winsize()
+      if ioctl(1, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col >= 40 { return Int(ws.ws_col) }
+    }
+    return 100
+  }
+}
+
+/// The interactive prompt loop.
+final class InteractiveLoop {
+  let shell: Shell
+  let editor: LineEditor
+
+  init(shell: Shell) {
+    self.shell = shell
+    editor = LineEditor(historyFile: shell.environment.historyFile, completer: Completer(shell: shell))
+  }
+
+  var prompt: String {
+    // No colour here: libedit counts escape codes as printing characters.
+    "dealsh " + shell.sessionName + (shell.isDirty ? "*" : "") + "> "
+  }
+
+  func ask(_ question: String) -> Bool {
+    switch editor.readLine(prompt: question + " [y/N] ") {
+    case .line(let answer): return ["y", "yes"].contains(answer.trimmingCharacters(in: .whitespaces).lowercased())
+    default:
+      fputs("\n", stdout)
+      return false
+    }
+  }
+
+  func run() -> Int32 {
+    Interrupts.installHandler()
+    shell.confirmHandler = { [unowned self] q in self.ask(q) }
+    fputs("dealsh \(DealshVersion.current) — 'help' lists the commands, Tab completes, Ctrl-D quits\n", stdout)
+    while true {
+      var line = ""
+      var result = editor.readLine(prompt: prompt)
+      // Continuation lines.
+      while case .line(let l) = result, Lexer.continues(line + l) {
+        var part = l
+        while part.last?.isWhitespace == true { part.removeLast() }
+        part.removeLast()
+        line += part + " "
+        result = editor.readLine(prompt: "...> ")
+      }
+      switch result {
+      case .interrupted:
+        continue
+      case .eof:
+        if shell.isDirty {
+          fputs("\n", stdout)
+          if !ask("unsaved changes to '\(shell.sessionName)' will be lost; quit anyway?") { continue }
+        } else {
+          fputs("\n", stdout)
+        }
+        return 0
+      case .line(let l):
+        line += l
+      }
+      editor.remember(line)
+      let status = shell.execute(line)
+      fflush(stdout)
+      if status == .quit { return 0 }
+    }
+  }
+}

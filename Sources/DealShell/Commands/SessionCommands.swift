@@ -1,0 +1,256 @@
+import DealCore
+import DealPluginAPI
+import Foundation
+
+/// Commands that act on the session as a whole (SPEC §4): files, undo,
+/// history, scripts, notes.
+enum SessionCommands {
+  static func all(_ shell: Shell) -> [CommandSpec] {
+    [new(shell), save(shell), open(shell), sessions(shell), undo(shell), redo(shell), history(shell), source(shell), note]
+  }
+
+  /// Asks before unsaved changes are lost (only on a terminal; scripts say
+  /// what they mean).
+  static func confirmDiscard(_ shell: Shell, _ ctx: CommandContext, force: Bool) throws(DealError) {
+    guard shell.isDirty, !force, ctx.terminal.interactive else { return }
+    if !shell.confirm("unsaved changes to '\(shell.sessionName)' will be lost; continue?") {
+      throw DealError(.cancelled, "cancelled; the session is unchanged", hint: "'save' keeps the changes")
+    }
+  }
+
+  static func new(_ shell: Shell) -> CommandSpec {
+    CommandSpec(
+      name: "new", abstract: "start an empty session (asks first if changes are unsaved)",
+      usage: "new [TITLE] [--force]", examples: ["new", "new \"Miner refinancing\""],
+      flags: [FlagSpec("force", help: "do not ask about unsaved changes")], effects: .controlsShell
+    ) { inv, ctx in
+      try confirmDiscard(shell, ctx, force: inv.has("force"))
+      shell.replace(with: nil, path: nil, fingerprint: nil)
+      let title = inv.positionals.joined(separator: " ")
+      if !title.isEmpty {
+        var s = shell.session
+        s.deal.title = title
+        shell.commit(s, journalLine: "deal " + Word(text: "title=" + title, start: 0, end: 0, equalsIndex: 5).rendered)
+      }
+      return CommandOutput(
+        text: "new session" + (title.isEmpty ? "" : " '\(title)'") + ", start \(shell.session.deal.start)",
+        json: ["title": .string(title), "start": .string(shell.session.deal.start.description)])
+    }
+  }
+
+  static func save(_ shell: Shell) -> CommandSpec {
+    CommandSpec(
+      name: "save", abstract: "write the session to a .deal file (atomically)",
+      usage: "save [PATH] [--force]",
+      discussion: """
+        A bare name (no '/') is saved in the sessions folder ($DEALSH_SESSIONS, else ./Sessions)
+        with '.deal' added. Saving over a file that changed on disk since it was opened, or over
+        another existing file, is refused unless --force.
+        """,
+      examples: ["save", "save neocloud-abl", "save /tmp/deal.deal --force"],
+      arguments: [ArgumentSpec("PATH", .files("deal"))],
+      flags: [FlagSpec("force", help: "overwrite a file that changed on disk or already exists")],
+      effects: .controlsShell
+    ) { inv, ctx in
+      try inv.noExtraPositionals(after: 1, usage: "save [PATH] [--force]")
+      let result = try shell.save(to: inv.positionals.first, force: inv.has("force"))
+      let m = result.metadata
+      return CommandOutput(
+        text: "saved '\(result.path)' (revision \(m.revision), \(shell.session.graph.nodeCount) nodes, \(shell.session.graph.edgeCount) edges)",
+        json: ["path": .string(result.path), "revision": .number(Double(m.revision)), "author": .string(m.author), "modified": .string(m.modified)])
+    }
+  }
+
+  static func open(_ shell: Shell) -> CommandSpec {
+    CommandSpec(
+      name: "open", abstract: "read a session from a .deal file (never runs anything in it)",
+      usage: "open PATH",
+      discussion: "A bare name resolves in the sessions folder. The file is checked completely before the session in memory is replaced.",
+      examples: ["open neocloud-abl", "open Sessions/neocloud-abl.deal"],
+      arguments: [ArgumentSpec("PATH", .files("deal"))], effects: .controlsShell
+    ) { inv, ctx in
+      let arg = try inv.positional(0, "PATH", usage: "open PATH")
+      try inv.noExtraPositionals(after: 1, usage: "open PATH")
+      let path = shell.environment.sessionPath(arg)
+      let (file, fp) = try shell.readSession(path)
+      try confirmDiscard(shell, ctx, force: false)
+      shell.replace(with: file, path: path, fingerprint: fp)
+      let s = shell.session
+      return CommandOutput(
+        text: "opened '\(path)': \(s.deal.title.isEmpty ? "untitled" : "\"\(s.deal.title)\""), \(s.graph.nodeCount) nodes, \(s.graph.edgeCount) edges, revision \(file.metadata.revision)",
+        json: [
+          "path": .string(path), "title": .string(s.deal.title), "nodes": .number(Double(s.graph.nodeCount)),
+          "edges": .number(Double(s.graph.edgeCount)), "revision": .number(Double(file.metadata.revision)),
+        ])
+    }
+  }
+
+  static func sessions(_ shell: Shell) -> CommandSpec {
+    CommandSpec(
+      name: "sessions", abstract: "list the saved sessions in the sessions folder, newest first",
+      usage: "sessions", examples: ["sessions"]
+    ) { inv, ctx in
+      try inv.noExtraPositionals(after: 0, usage: "sessions")
+      let dir = shell.environment.sessionsDirectory
+      let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".deal") }
+      var rows: [(name: String, title: String, author: String, modified: String, revision: Int, error: String?)] = []
+      for n in names {
+        let p = dir + "/" + n
+        do {
+          let (f, _) = try shell.readSession(p)
+          rows.append((String(n.dropLast(5)), f.session.deal.title, f.metadata.author, f.metadata.modified, f.metadata.revision, nil))
+        } catch {
+          rows.append((String(n.dropLast(5)), "", "", "", 0, (error as? DealError)?.message ?? "\(error)"))
+        }
+      }
+      rows.sort { ($0.modified, $0.name) > ($1.modified, $1.name) }
+      var t = TextTable(["NAME", "TITLE", "AUTHOR", "MODIFIED", "REV"], aligns: [.left, .left, .left, .left, .right])
+      for r in rows {
+        t.add([r.name, r.error.map { "(unreadable: \($0))" } ?? r.title, r.author, r.modified, r.error == nil ? "\(r.revision)" : ""])
+      }
+      return CommandOutput(
+        text: rows.isEmpty ? "no sessions in '\(dir)'" : t.render(),
+        json: [
+          "folder": .string(dir),
+          "sessions": .array(rows.map {
+            ["name": .string($0.name), "title": .string($0.title), "author": .string($0.author),
+             "modified": .string($0.modified), "revision": .number(Double($0.revision)), "error": .optional($0.error)]
+          }),
+        ])
+    }
+  }
+
+  static func undo(_ shell: Shell) -> CommandSpec {
+    CommandSpec(
+      name: "undo", abstract: "step back one change", usage: "undo", examples: ["undo"], effects: .controlsShell
+    ) { inv, _ in
+      try inv.noExtraPositionals(after: 0, usage: "undo")
+      let line = try shell.undo()
+      return CommandOutput(text: "undone: \(line)", json: ["undone": .string(line)])
+    }
+  }
+
+  static func redo(_ shell: Shell) -> CommandSpec {
+    CommandSpec(
+      name: "redo", abstract: "step forward one undone change", usage: "redo", examples: ["redo"], effects: .controlsShell
+    ) { inv, _ in
+      try inv.noExtraPositionals(after: 0, usage: "redo")
+      let line = try shell.redo()
+      return CommandOutput(text: "redone: \(line)", json: ["redone": .string(line)])
+    }
+  }
+
+  static func history(_ shell: Shell) -> CommandSpec {
+    CommandSpec(
+      name: "history", abstract: "the commands that built this session (its journal)",
+      usage: "history", examples: ["history"], effects: .reads
+    ) { inv, _ in
+      try inv.noExtraPositionals(after: 0, usage: "history")
+      let j = shell.journal
+      let width = String(j.count).count
+      let text = j.isEmpty ? "no changes yet" : j.enumerated().map { Format.pad(String($0.offset + 1), width, right: true) + "  " + $0.element }.joined(separator: "\n")
+      return CommandOutput(text: text, json: ["journal": .array(j.map { .string($0) })])
+    }
+  }
+
+  static func source(_ shell: Shell) -> CommandSpec {
+    CommandSpec(
+      name: "source", abstract: "run a script inside the current session",
+      usage: "source SCRIPT",
+      discussion: "Each command of the script is a change of its own (undo steps back one). The script stops at its first error, which names file:line.",
+      examples: ["source Sessions/neocloud-abl.dsh"],
+      arguments: [ArgumentSpec("SCRIPT", .files("dsh"))], effects: .controlsShell
+    ) { inv, _ in
+      let path = try inv.positional(0, "SCRIPT", usage: "source SCRIPT")
+      try inv.noExtraPositionals(after: 1, usage: "source SCRIPT")
+      guard shell.sourceDepth < Shell.maxSourceDepth else {
+        throw DealError(.invalid, "scripts nested deeper than \(Shell.maxSourceDepth) levels (does '\(path)' source itself?)")
+      }
+      let text = try FileIO.read(path, limit: 16 << 20)
+      shell.sourceDepth += 1
+      defer { shell.sourceDepth -= 1 }
+      let (status, count) = shell.runScript(text, file: path, keepGoing: false)
+      return CommandOutput(text: "", json: ["script": .string(path), "commands": .number(Double(count)), "ok": .bool(status == .ok)], failed: status == .failed)
+    }
+  }
+
+  static let note = CommandSpec(
+    name: "note", abstract: "attach a note to the session, or list the notes",
+    usage: "note [TEXT]",
+    examples: ["note \"Lease rate from public H100 rental quotes, 2024\"", "note"],
+    arguments: [ArgumentSpec("TEXT", repeats: true)], effects: .changes
+  ) { inv, ctx in
+    let text = inv.positionals.joined(separator: " ")
+    if !text.isEmpty {
+      let n = Note(text: text, author: ctx.host.author, time: ctx.host.now())
+      ctx.modify { $0.notes.append(n) }
+      return CommandOutput(text: "note \(ctx.session.notes.count) added", json: ["added": ["text": .string(n.text), "author": .string(n.author), "time": .string(n.time)]])
+    }
+    let notes = ctx.session.notes
+    let lines = notes.enumerated().map { "\($0.offset + 1). \($0.element.text)" + ($0.element.author.isEmpty ? "" : "  — \($0.element.author), \($0.element.time)") }
+    return CommandOutput(
+      text: notes.isEmpty ? "no notes" : lines.joined(separator: "\n"),
+      json: ["notes": .array(notes.map { ["text": .string($0.text), "author": .string($0.author), "time": .string($0.time)] })])
+  }
+}
+
+// MARK: - Files
+
+extension Shell {
+  /// Reads and decodes a session file; returns it and the fingerprint of
+  /// its bytes. Nothing in the shell changes.
+  func readSession(_ path: String) throws(DealError) -> (SessionFile, UInt64) {
+    let text = try FileIO.read(path)
+    do {
+      let file = try SessionCodec.decode(text, schema: schema)
+      return (file, FileIO.fingerprint(text))
+    } catch {
+      throw DealError(.file, "cannot open '\(path)': \(error.message)", hint: "the session in memory is unchanged")
+    }
+  }
+
+  /// Saves the session (SPEC §4). The revision and modified time change only
+  /// when the content changed since it was last read or written, so saving
+  /// an unchanged session gives the same bytes.
+  func save(to arg: String?, force: Bool) throws(DealError) -> (path: String, metadata: SessionMetadata) {
+    guard let target = arg.map({ environment.sessionPath($0) }) ?? path else {
+      throw DealError(.usage, "this session has no file yet", hint: "'save NAME' saves it in \(environment.sessionsDirectory)/NAME.deal")
+    }
+    let exists = FileManager.default.fileExists(atPath: target)
+    if exists && !force {
+      let onDisk = try? FileIO.read(target)
+      let sameFile = target == path
+      if sameFile, let onDisk, let fp = diskFingerprint, FileIO.fingerprint(onDisk) != fp {
+        var who = ""
+        if let onDisk = Optional(onDisk), let other = try? SessionCodec.decode(onDisk, schema: schema) {
+          who = " (revision \(other.metadata.revision), saved by \(other.metadata.author) at \(other.metadata.modified))"
+        }
+        throw DealError(
+          .invalid, "'\(target)' was changed on disk since it was opened\(who)",
+          hint: "'save --force' overwrites it; 'save PATH' writes elsewhere; 'diff \(target)' shows what changed")
+      }
+      if !sameFile {
+        throw DealError(.invalid, "'\(target)' already exists", hint: "'save \(arg ?? target) --force' overwrites it")
+      }
+    }
+    let now = environment.now()
+    var meta: SessionMetadata
+    if let m = metadata, !isDirty, target == path || arg != nil {
+      meta = m
+    } else {
+      meta = SessionMetadata(
+        author: environment.author, created: metadata?.created ?? now, modified: now,
+        dealshVersion: DealshVersion.current, revision: (metadata?.revision ?? 0) + 1)
+    }
+    if metadata == nil { meta.created = now }
+    let text = SessionCodec.encode(SessionFile(session: session, journal: journal, metadata: meta))
+    try FileIO.writeAtomically(text, to: target)
+    markSaved(path: target, metadata: meta, fingerprint: FileIO.fingerprint(text))
+    return (target, meta)
+  }
+}
+
+/// The version of this build.
+public enum DealshVersion {
+  public static let current = "0.1.0"
+}

@@ -1,0 +1,88 @@
+import DealCore
+import Foundation
+
+#if canImport(Glibc)
+  @preconcurrency import Glibc
+#endif
+
+/// Reading and writing files safely.
+enum FileIO {
+  /// Reads a whole text file, refusing files larger than `limit` bytes.
+  static func read(_ path: String, limit: Int = SessionCodec.maxBytes) throws(DealError) -> String {
+    var st = stat()
+    guard stat(path, &st) == 0 else {
+      throw DealError(.file, "cannot read '\(path)': \(String(cString: strerror(errno)))")
+    }
+    if (st.st_mode & S_IFMT) == S_IFDIR { throw DealError(.file, "'\(path)' is a folder, not a file") }
+    if Int(st.st_size) > limit {
+      throw DealError(.file, "'\(path)' is too large (\(st.st_size) bytes; the limit is \(limit >> 20) MiB)")
+    }
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw DealError(.file, "cannot read '\(path)'")
+    }
+    guard let text = String(data: data, encoding: .utf8) else {
+      throw DealError(.file, "'\(path)' is not UTF-8 text")
+    }
+    return text
+  }
+
+  /// Writes `text` to `path` atomically: a temporary file in the same
+  /// folder, fsync, rename over the target, fsync of the folder. A reader
+  /// sees the old file or the new one, never a part.
+  static func writeAtomically(_ text: String, to path: String) throws(DealError) {
+    let dir = (path as NSString).deletingLastPathComponent
+    let folder = dir.isEmpty ? "." : dir
+    var isDir: ObjCBool = false
+    if !FileManager.default.fileExists(atPath: folder, isDirectory: &isDir) {
+      do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+        throw DealError(.file, "cannot create folder '\(folder)': \(error.localizedDescription)")
+      }
+    }
+    let base = (path as NSString).lastPathComponent
+    let tmp = folder + "/.\(base).tmp-\(getpid())"
+    let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw DealError(.file, "cannot write '\(path)': \(String(cString: strerror(errno)))") }
+    var ok = true
+    var message = ""
+    var bytes = Array(text.utf8)
+    bytes.withUnsafeMutableBytes { buf in
+      var off = 0
+      while off < buf.count {
+        let n = write(fd, buf.baseAddress! + off, buf.count - off)
+        if n < 0 {
+          if errno == EINTR { continue }
+          ok = false
+          message = String(cString: strerror(errno))
+          return
+        }
+        off += n
+      }
+    }
+    if ok && fsync(fd) != 0 { ok = false; message = String(cString: strerror(errno)) }
+    close(fd)
+    guard ok else {
+      unlink(tmp)
+      throw DealError(.file, "cannot write '\(path)': \(message)")
+    }
+    guard rename(tmp, path) == 0 else {
+      let m = String(cString: strerror(errno))
+      unlink(tmp)
+      throw DealError(.file, "cannot write '\(path)': \(m)")
+    }
+    let dfd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    if dfd >= 0 {
+      fsync(dfd)
+      close(dfd)
+    }
+  }
+
+  /// FNV-1a of a text's bytes: cheap, stable fingerprint of file content.
+  static func fingerprint(_ text: String) -> UInt64 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in text.utf8 {
+      h ^= UInt64(b)
+      h = h &* 0x100_0000_01b3
+    }
+    return h
+  }
+}

@@ -1,0 +1,341 @@
+import DealCore
+import DealPluginAPI
+
+/// Where a command line came from, for `file:line` in errors.
+public struct SourceLocation: Equatable, Sendable {
+  public var file: String
+  public var line: Int
+
+  public init(file: String, line: Int) {
+    self.file = file
+    self.line = line
+  }
+}
+
+/// Where the shell's output goes. Tests and transcripts pass closures that
+/// collect it; the executable passes standard output and error.
+public struct ShellIO {
+  public var out: (String) -> Void
+  public var err: (String) -> Void
+
+  public init(out: @escaping (String) -> Void, err: @escaping (String) -> Void) {
+    self.out = out
+    self.err = err
+  }
+}
+
+/// The outcome of a line.
+public enum LineStatus: Equatable {
+  case ok
+  case failed
+  /// The user asked to leave (`quit`).
+  case quit
+}
+
+/// The interpreter behind every way of using dealsh: the interactive
+/// prompt, piped input, `run`, `-c`, `source` and transcript checks all feed
+/// lines to `execute`, so there is one code path for all of them.
+///
+/// It holds the current `Session` value, the undo and redo stacks (earlier
+/// and later values of the session; cheap because the graph is a persistent
+/// structure) and the journal of the commands that built the session.
+public final class Shell {
+  public let registry: Registry
+  public var io: ShellIO
+  public var environment: ShellEnvironment
+
+  public private(set) var session: Session
+  public private(set) var journal: [String] = []
+  /// Metadata of the file the session was read from or last saved to.
+  public internal(set) var metadata: SessionMetadata?
+  /// The file the session belongs to, if any.
+  public internal(set) var path: String?
+  /// A fingerprint of the file's bytes as last read or written, to detect
+  /// that someone else changed it since (stale save).
+  var diskFingerprint: UInt64?
+
+  struct Snapshot {
+    var session: Session
+    var journalCount: Int
+    var changeID: Int
+    /// Journal entries undone (for redo).
+    var undoneEntries: [String] = []
+  }
+  var undoStack: [Snapshot] = []
+  var redoStack: [Snapshot] = []
+  var changeID = 0
+  var nextChangeID = 1
+  var savedChangeID = 0
+
+  /// Script variables (`let`, `--var`).
+  public var variables: [String: String] = [:]
+  var sourceDepth = 0
+  static let maxSourceDepth = 16
+
+  /// Asks the user a yes/no question (set by the interactive loop).
+  public var confirmHandler: ((String) -> Bool)? = nil
+  /// Called after each change to the session with the journal line (the
+  /// crash journal of an interactive session hooks in here).
+  public var onChange: ((String) -> Void)? = nil
+  /// Called when the session is saved, opened or replaced.
+  public var onReset: (() -> Void)? = nil
+  var quitRequested = false
+  var cancelBaseline = 0
+
+  public init(registry: Registry, io: ShellIO, environment: ShellEnvironment) {
+    self.registry = registry
+    self.io = io
+    self.environment = environment
+    session = Session(deal: Deal(start: environment.currentMonth))
+  }
+
+  public var schema: Schema { registry.schema }
+
+  /// Whether the session has changes not yet saved.
+  public var isDirty: Bool { changeID != savedChangeID }
+
+  /// The name shown in the prompt: the file's base name, else the title.
+  public var sessionName: String {
+    if let path {
+      var base = path.split(separator: "/").last.map(String.init) ?? path
+      if base.hasSuffix(".deal") { base.removeLast(5) }
+      return base
+    }
+    return session.deal.title.isEmpty ? "untitled" : session.deal.title
+  }
+
+  // MARK: - Running lines
+
+  /// Runs one logical line (possibly several commands separated by `;`).
+  /// Stops at the first failing command.
+  @discardableResult
+  public func execute(_ line: String, at location: SourceLocation? = nil) -> LineStatus {
+    let commands: [CommandWords]
+    do { commands = try Lexer(variables: variables).split(line) } catch {
+      reportLex(error, line: line, location: location)
+      return .failed
+    }
+    for cmd in commands {
+      let status = runAndPrint(cmd, location: location)
+      if status != .ok { return status }
+    }
+    return .ok
+  }
+
+  func runAndPrint(_ cmd: CommandWords, location: SourceLocation?) -> LineStatus {
+    let wantsJSON = cmd.words.contains { $0.text == "--json" && !$0.quoted }
+    switch run(cmd) {
+    case .success(let output):
+      if wantsJSON {
+        io.out(output.json.serialized(pretty: true))
+      } else if !output.text.isEmpty {
+        io.out(output.text)
+      }
+      if quitRequested { return .quit }
+      return output.failed ? .failed : .ok
+    case .failure(let error):
+      report(error, words: cmd.words, line: cmd.line, location: location, json: wantsJSON)
+      return .failed
+    }
+  }
+
+  /// Runs one command and commits its changes if it succeeds.
+  func run(_ cmd: CommandWords) -> Result<CommandOutput, DealError> {
+    let name = cmd.words[0].text
+    guard let entry = registry.command(name) else {
+      let near = Suggest.closest(to: name, in: registry.allNames)
+      return .failure(
+        DealError(
+          .usage, "unknown command '\(name)'" + (near.map { " (did you mean '\($0)'?)" } ?? ""),
+          hint: near == nil ? "'help' lists the commands" : nil, subject: .word(0)))
+    }
+    let spec = entry.spec
+    let invocation: Invocation
+    do { invocation = try Invocation(words: cmd.words, spec: spec) } catch {
+      return .failure(error.withCommand(spec.name))
+    }
+    if invocation.has("help") {
+      return .success(HelpRenderer(registry: registry, style: Style(false)).commandHelp(spec, plugin: entry.plugin))
+    }
+    var context = CommandContext(session: session, schema: schema, host: self, terminal: environment.terminal)
+    cancelBaseline = Interrupts.count
+    do {
+      let output = try spec.run(invocation, &context)
+      if context.changed, spec.effects == .changes {
+        commit(context.session, journalLine: cmd.rendered)
+      }
+      return .success(output)
+    } catch let e as DealError {
+      return .failure(e.withCommand(spec.name))
+    } catch {
+      return .failure(DealError(.invalid, "\(error)").withCommand(spec.name))
+    }
+  }
+
+  /// Makes `newSession` current, with an undo step and a journal entry.
+  func commit(_ newSession: Session, journalLine: String) {
+    undoStack.append(Snapshot(session: session, journalCount: journal.count, changeID: changeID))
+    redoStack.removeAll()
+    session = newSession
+    journal.append(journalLine)
+    changeID = nextChangeID
+    nextChangeID += 1
+    onChange?(journalLine)
+  }
+
+  // MARK: - Undo
+
+  /// Steps back one change. Returns the journal line undone.
+  func undo() throws(DealError) -> String {
+    guard let snap = undoStack.popLast() else { throw DealError(.invalid, "nothing to undo") }
+    let undone = Array(journal[snap.journalCount...])
+    redoStack.append(Snapshot(session: session, journalCount: journal.count, changeID: changeID, undoneEntries: undone))
+    session = snap.session
+    journal.removeLast(journal.count - snap.journalCount)
+    changeID = snap.changeID
+    onChange?("undo")
+    return undone.joined(separator: "; ")
+  }
+
+  /// Steps forward one undone change. Returns the journal line redone.
+  func redo() throws(DealError) -> String {
+    guard let snap = redoStack.popLast() else { throw DealError(.invalid, "nothing to redo") }
+    undoStack.append(Snapshot(session: session, journalCount: journal.count, changeID: changeID))
+    session = snap.session
+    journal += snap.undoneEntries
+    changeID = snap.changeID
+    onChange?("redo")
+    return snap.undoneEntries.joined(separator: "; ")
+  }
+
+  /// Replaces the whole session (open, new): history starts again.
+  func replace(with file: SessionFile?, path: String?, fingerprint: UInt64?) {
+    if let file {
+      session = file.session
+      journal = file.journal
+      metadata = file.metadata
+    } else {
+      session = Session(deal: Deal(start: environment.currentMonth))
+      journal = []
+      metadata = nil
+    }
+    self.path = path
+    diskFingerprint = fingerprint
+    undoStack.removeAll()
+    redoStack.removeAll()
+    changeID = nextChangeID
+    nextChangeID += 1
+    savedChangeID = changeID
+    onReset?()
+  }
+
+  /// Marks the current state as saved.
+  func markSaved(path: String, metadata: SessionMetadata, fingerprint: UInt64) {
+    self.path = path
+    self.metadata = metadata
+    diskFingerprint = fingerprint
+    savedChangeID = changeID
+    onReset?()
+  }
+
+  // MARK: - Errors
+
+  func reportLex(_ e: LexError, line: String, location: SourceLocation?) {
+    var lines = ["error: " + prefix(location) + e.message]
+    lines += caret(line: line, start: e.start, end: e.end)
+    if let h = e.hint { lines.append("hint: " + h) }
+    io.err(lines.joined(separator: "\n"))
+  }
+
+  /// Prints an error: one line `error: ...`; then, unless `--json`, the
+  /// line with a caret under the bad word, and a hint.
+  func report(_ e: DealError, words: [Word], line: String, location: SourceLocation?, json: Bool) {
+    var lines = ["error: " + prefix(location) + e.message]
+    if !json {
+      if let (s, t) = span(of: e.subject, in: words) { lines += caret(line: line, start: s, end: t) }
+      if let h = e.hint { lines.append("hint: " + h) }
+    }
+    io.err(lines.joined(separator: "\n"))
+  }
+
+  private func prefix(_ location: SourceLocation?) -> String {
+    location.map { "\($0.file):\($0.line): " } ?? ""
+  }
+
+  private func caret(line: String, start: Int, end: Int) -> [String] {
+    guard !line.contains("\n") else { return [] }
+    let width = max(1, min(end, line.count) - start)
+    return [
+      "  " + line,
+      "  " + String(repeating: " ", count: max(0, start)) + "^" + String(repeating: "~", count: width - 1),
+    ]
+  }
+
+  /// The character span of the word an error is about.
+  func span(of subject: DealError.Subject?, in words: [Word]) -> (Int, Int)? {
+    guard let subject else { return nil }
+    func keyOf(_ w: Word) -> String? { w.equalsIndex.map { String(w.text.prefix($0)) } }
+    switch subject {
+    case .word(let i):
+      guard i >= 0, i < words.count else { return nil }
+      return (words[i].start, words[i].end)
+    case .key(let k):
+      guard let w = words.dropFirst().first(where: { keyOf($0) == k }) else { return nil }
+      return (w.start, w.start + k.count)
+    case .value(let k):
+      guard let w = words.dropFirst().first(where: { keyOf($0) == k }) else { return nil }
+      return (min(w.start + k.count + 1, w.end - 1), w.end)
+    case .text(let t):
+      if let w = words.dropFirst().first(where: { $0.text == t }) { return (w.start, w.end) }
+      if let w = words.dropFirst().first(where: { w in w.equalsIndex.map { String(w.text.dropFirst($0 + 1)) == t } ?? false }) {
+        let k = w.equalsIndex!
+        return (w.start + k + 1, w.end)
+      }
+      if let w = words.dropFirst().first(where: { keyOf($0) == t }) { return (w.start, w.start + t.count) }
+      return nil
+    }
+  }
+}
+
+extension DealError {
+  /// Prefixes the message with the command's name ("add: ...").
+  func withCommand(_ name: String) -> DealError {
+    var e = self
+    if !e.message.hasPrefix(name + ": ") { e.message = name + ": " + e.message }
+    return e
+  }
+}
+
+// MARK: - Services for commands
+
+extension Shell: CommandHost {
+  public func runCommand(_ line: String) throws(DealError) -> JSONValue {
+    let commands: [CommandWords]
+    do { commands = try Lexer(variables: variables).split(line) } catch {
+      throw DealError(.usage, error.message, hint: error.hint)
+    }
+    var last: JSONValue = .null
+    for cmd in commands {
+      // Save and restore the cancel baseline of the calling command.
+      let baseline = cancelBaseline
+      defer { cancelBaseline = baseline }
+      switch run(cmd) {
+      case .success(let out): last = out.json
+      case .failure(let e): throw e
+      }
+    }
+    return last
+  }
+
+  public func confirm(_ question: String) -> Bool {
+    confirmHandler?(question) ?? false
+  }
+
+  public var isCancelled: Bool { Interrupts.count != cancelBaseline }
+
+  public var author: String { environment.author }
+
+  public func now() -> String { environment.now() }
+
+  public func print(_ line: String) { io.err(line) }
+}

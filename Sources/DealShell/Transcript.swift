@@ -1,0 +1,169 @@
+import DealCore
+import Foundation
+
+/// Transcripts (SPEC §1): each line starting with `dealsh> ` is a command;
+/// the lines after it, up to the next command, are its expected output
+/// (standard output and error as the user saw them). A line `...` matches
+/// any number of lines; `...` inside a line matches any text.
+public enum Transcript {
+  public static let prompt = "dealsh> "
+
+  public struct Entry: Equatable {
+    public var command: String
+    public var expected: [String]
+    /// 1-based line of the command in the transcript.
+    public var line: Int
+  }
+
+  /// Parses a transcript. Lines before the first command are a header and
+  /// are ignored.
+  public static func parse(_ text: String) -> [Entry] {
+    var entries: [Entry] = []
+    var n = 0
+    for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+      n += 1
+      let line = String(raw)
+      if line.hasPrefix(prompt) || line == "dealsh>" {
+        entries.append(Entry(command: String(line.dropFirst(prompt.count)), expected: [], line: n))
+      } else if !entries.isEmpty {
+        entries[entries.count - 1].expected.append(line)
+      }
+    }
+    for i in entries.indices { trimTrailingBlank(&entries[i].expected) }
+    return entries
+  }
+
+  static func trimTrailingBlank(_ lines: inout [String]) {
+    while let last = lines.last, last.trimmingTrailingSpace.isEmpty { lines.removeLast() }
+  }
+
+  /// Formats a recorded transcript.
+  public static func render(_ entries: [(command: String, output: [String])]) -> String {
+    var out = ""
+    for e in entries {
+      out += prompt + e.command + "\n"
+      for l in e.output { out += l + "\n" }
+    }
+    return out
+  }
+
+  // MARK: Matching
+
+  /// Whether `actual` matches `expected`, honouring `...` wildcards.
+  public static func matches(expected: [String], actual: [String]) -> Bool {
+    var memo: [Int: Bool] = [:]
+    func go(_ i: Int, _ j: Int) -> Bool {
+      let key = i * (actual.count + 1) + j
+      if let m = memo[key] { return m }
+      var r: Bool
+      if i == expected.count {
+        r = j == actual.count
+      } else if expected[i].trimmingTrailingSpace == "..." {
+        r = go(i + 1, j) || (j < actual.count && go(i, j + 1))
+      } else {
+        r = j < actual.count && lineMatches(expected[i], actual[j]) && go(i + 1, j + 1)
+      }
+      memo[key] = r
+      return r
+    }
+    return go(0, 0)
+  }
+
+  /// One line against a pattern in which `...` matches any text.
+  public static func lineMatches(_ pattern: String, _ line: String) -> Bool {
+    let p = pattern.trimmingTrailingSpace, l = line.trimmingTrailingSpace
+    guard p.contains("...") else { return p == l }
+    let parts = p.components(separatedBy: "...")
+    var rest = l[...]
+    guard rest.hasPrefix(parts[0]) else { return false }
+    rest = rest.dropFirst(parts[0].count)
+    for (k, part) in parts.enumerated().dropFirst() {
+      if k == parts.count - 1 { return part.isEmpty || rest.hasSuffix(part) }
+      guard let r = rest.range(of: part) else { return false }
+      rest = rest[r.upperBound...]
+    }
+    return true
+  }
+
+  /// A unified diff of one entry's expected and actual output.
+  static func diff(expected: [String], actual: [String], entry: Entry) -> String {
+    // Longest common subsequence, with wildcard lines counted as equal.
+    let n = expected.count, m = actual.count
+    var lcs = [[Int]](repeating: [Int](repeating: 0, count: m + 1), count: n + 1)
+    for i in stride(from: n - 1, through: 0, by: -1) {
+      for j in stride(from: m - 1, through: 0, by: -1) {
+        lcs[i][j] = lineMatches(expected[i], actual[j]) ? lcs[i + 1][j + 1] + 1 : max(lcs[i + 1][j], lcs[i][j + 1])
+      }
+    }
+    var out = ["@@ -\(entry.line + 1),\(n) +\(entry.line + 1),\(m) @@ \(prompt)\(entry.command)"]
+    var i = 0, j = 0
+    while i < n || j < m {
+      if i < n, j < m, lineMatches(expected[i], actual[j]) {
+        out.append(" " + actual[j])
+        i += 1
+        j += 1
+      } else if j < m, i == n || lcs[i][j + 1] >= lcs[i + 1][j] {
+        out.append("+" + actual[j])
+        j += 1
+      } else {
+        out.append("-" + expected[i])
+        i += 1
+      }
+    }
+    return out.joined(separator: "\n")
+  }
+}
+
+extension Shell {
+  /// Runs a command line and returns everything it printed, standard
+  /// output and error interleaved, as lines.
+  public func capture(_ line: String) -> (LineStatus, [String]) {
+    let saved = io
+    var buffer: [String] = []
+    io = ShellIO(out: { buffer.append($0) }, err: { buffer.append($0) })
+    defer { io = saved }
+    let status = execute(line)
+    var lines = buffer.flatMap { $0.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
+    Transcript.trimTrailingBlank(&lines)
+    return (status, lines)
+  }
+
+  /// Replays a transcript and returns the diff (empty if it matches) and
+  /// the number of commands checked.
+  public func check(transcript text: String, name: String) -> (diff: String, commands: Int, failures: Int) {
+    var hunks: [String] = []
+    let entries = Transcript.parse(text)
+    for e in entries {
+      let (status, actual) = capture(e.command)
+      if !Transcript.matches(expected: e.expected, actual: actual) {
+        hunks.append(Transcript.diff(expected: e.expected, actual: actual, entry: e))
+      }
+      if status == .quit { break }
+    }
+    guard !hunks.isEmpty else { return ("", entries.count, 0) }
+    return (["--- \(name) (expected)", "+++ \(name) (actual)"].joined(separator: "\n") + "\n" + hunks.joined(separator: "\n"), entries.count, hunks.count)
+  }
+
+  /// Replays a script and returns a transcript of it.
+  public func record(script text: String) -> (String, LineStatus) {
+    var entries: [(String, [String])] = []
+    var worst = LineStatus.ok
+    for line in ScriptReader.lines(text) {
+      let trimmed = line.text.trimmingTrailingSpace
+      if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+      let (status, out) = capture(line.text)
+      entries.append((line.text, out))
+      if status == .failed { worst = .failed }
+      if status == .quit { break }
+    }
+    return (Transcript.render(entries), worst)
+  }
+}
+
+extension String {
+  var trimmingTrailingSpace: String {
+    var s = self
+    while s.last == " " || s.last == "\t" || s.last == "\r" { s.removeLast() }
+    return s
+  }
+}

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Terminal tests: drive the real dealsh in tmux as a user would (Tab
+# completion, history across restarts, Ctrl-C, Ctrl-D with unsaved changes).
+# Usage: Tests/Terminal/run.sh PATH/TO/dealsh
+set -u
+BIN="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
+command -v tmux >/dev/null || { echo "tmux is missing (make test installs it)"; exit 1; }
+
+WORK=$(mktemp -d)
+export TMUX_TMPDIR="$WORK"            # a private tmux server
+trap 'tmux kill-server 2>/dev/null; rm -rf "$WORK"' EXIT
+STATE="$WORK/state"
+mkdir -p "$STATE" "$WORK/sessions"
+passed=0
+failed=0
+S=dealsh-test
+
+start() {
+  tmux kill-session -t $S 2>/dev/null
+  tmux new-session -d -s $S -x 120 -y 40 \
+    "cd '$WORK' && env -u NO_COLOR XDG_STATE_HOME='$STATE' DEALSH_SESSIONS='$WORK/sessions' HOME='$WORK' DEALSH_AUTHOR=tester '$BIN' $*; echo; echo SHELL-EXITED; sleep 60"
+  wait_for "dealsh " || { echo "shell did not start"; screen; }
+}
+screen() { tmux capture-pane -p -t $S; }
+# Waits until the screen contains a fixed string (5 s at most).
+wait_for() {
+  local i
+  for i in $(seq 1 100); do
+    screen | grep -qF -- "$1" && return 0
+    sleep 0.05
+  done
+  return 1
+}
+# The last non-empty line of the screen.
+last_line() { screen | sed '/^$/d' | tail -n 1; }
+keys() { tmux send-keys -t $S "$@"; }
+check() {
+  local name="$1"; shift
+  if "$@"; then
+    passed=$((passed + 1)); echo "ok - $name"
+  else
+    failed=$((failed + 1)); echo "not ok - $name"; echo "--- screen:"; screen; echo "---"
+  fi
+}
+line_is() { sleep 0.2; [ "$(last_line)" = "$1" ]; }
+
+# 1. Tab completes a command name.
+start
+keys 'sho' Tab
+check "Tab completes a command" line_is "dealsh untitled> show"
+
+# 2. Tab completes a node id added at run time.
+keys C-u 'add entity zeta-capital type=sponsor' Enter
+wait_for "added entity 'zeta-capital'"
+keys 'show zet' Tab
+check "Tab completes a node id added at run time" line_is "dealsh untitled*> show zeta-capital"
+keys Enter
+check "the completed command runs" wait_for "zeta-capital — entity (sponsor)"
+
+# 3. Tab completes relation names and attribute keys.
+keys 'link zeta-capital par' Tab
+check "Tab completes a relation" line_is "dealsh untitled*> link zeta-capital parent-of"
+keys C-u 'set zeta-capital p' Tab
+check "Tab completes an attribute key" line_is "dealsh untitled*> set zeta-capital pd="
+keys C-u
+
+# 4. Ctrl-C cancels a half-typed line and the shell goes on.
+keys 'add entity never-added type=spv'
+sleep 0.2
+keys C-c
+sleep 0.3
+keys 'ls' Enter
+check "Ctrl-C keeps the shell alive" wait_for "zeta-capital  entity  sponsor"
+check "Ctrl-C discards the line" bash -c "! tmux capture-pane -p -t $S | grep -q 'added entity .never-added'"
+
+# 5. Ctrl-D with unsaved changes asks; 'n' stays, 'y' leaves.
+keys C-d
+check "Ctrl-D asks about unsaved changes" wait_for "quit anyway? [y/N]"
+keys 'n' Enter
+sleep 0.3
+keys 'deal title=still-here' Enter
+check "answering no keeps the session" wait_for "title    still-here"
+keys C-d
+wait_for "quit anyway? [y/N]"
+keys 'y' Enter
+check "answering yes quits" wait_for "SHELL-EXITED"
+
+# 6. History persists across restarts (in the XDG state folder).
+check "history file written (libedit format)" grep -qF 'deal\040title=still-here' "$STATE/dealsh/history"
+start
+keys Up
+check "Up recalls the previous session's last command" line_is "dealsh untitled> deal title=still-here"
+keys C-u C-d
+check "Ctrl-D on a clean session quits without asking" wait_for "SHELL-EXITED"
+
+# 7. The prompt shows the session name and '*' once changed; save clears it.
+start
+keys 'add entity acme type=sponsor' Enter
+wait_for "added entity 'acme'"
+keys 'save acme' Enter
+check "save names the file" wait_for "saved '$WORK/sessions/acme.deal'"
+check "prompt shows the saved session's name" line_is "dealsh acme>"
+keys 'quit' Enter
+wait_for "SHELL-EXITED"
+
+# 8. Opening a saved session from the command line.
+start "$WORK/sessions/acme.deal"
+keys 'ls' Enter
+check "dealsh FILE.deal opens the session" wait_for "acme  entity  sponsor"
+keys 'quit' Enter
+wait_for "SHELL-EXITED"
+
+echo "terminal tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
