@@ -125,7 +125,10 @@ extension ValueType {
       if let match = options.first(where: { $0.lowercased() == text.lowercased() }) {
         return .text(match)
       }
-      throw DealError.unknownName("value for '\(key)':", text, valid: options, subject: .value(key))
+      let near = Suggest.closest(to: text, in: options)
+      throw DealError(
+        .invalid, "invalid value '\(text)' for '\(key)'" + (near.map { " (did you mean '\($0)'?)" } ?? ""),
+        hint: "expected one of: " + options.joined(separator: ", "), subject: .value(key))
     case .number(let spec):
       let q: Quantity
       do { q = try Quantity.parse(text) } catch { throw bad(error.reason, hint: spec.unit.example) }
@@ -180,7 +183,7 @@ extension ValueType {
     case .number(let spec): spec.unit.noun
     case .bool: "true or false"
     case .date: "a date (YYYY-MM or YYYY-MM-DD)"
-    case .choice(let c): c.joined(separator: "|")
+    case .choice(let c): c.count <= 5 ? c.joined(separator: "|") : c.prefix(4).joined(separator: "|") + "|… (\(c.count))"
     case .text: "text"
     }
   }
@@ -190,6 +193,7 @@ extension NumberSpec {
   var boundsText: String {
     let lo = unit.format(min), hi = unit.format(max)
     switch (min.isFinite, max.isFinite) {
+    case (true, true) where !minInclusive: return "must be more than \(lo) and at most \(hi)"
     case (true, true): return "must be between \(lo) and \(hi)"
     case (true, false): return minInclusive ? "must be at least \(lo)" : "must be more than \(lo)"
     case (false, true): return "must be at most \(hi)"
@@ -246,7 +250,7 @@ extension NumberUnit {
     case .usdPerUnit: Format.money(x, decimals: x < 1000 ? 2 : 0)
     case .usdPerGPUMonth: Format.money(x, decimals: 2) + "/GPU-mo"
     case .fraction, .annualRate: Format.percent(x)
-    case .months: Format.plain(x) + " months"
+    case .months: Format.plain(x) + (x == 1 ? " month" : " months")
     case .count: Format.grouped(x, decimals: 0)
     case .kw: Format.plain(x) + " kW"
     case .mw: Format.plain(x) + " MW"

@@ -126,7 +126,7 @@ public struct DealGraph: Equatable, Sendable {
     try DealGraph.checkID(node.id)
     if let existing = nodes[node.id] {
       throw DealError(
-        .invalid, "id '\(node.id)' is already used by a \(existing.kind.rawValue) (\(existing.type))",
+        .invalid, "id '\(node.id)' is already used by \(existing.kind.article) \(existing.kind.rawValue) (\(existing.type))",
         hint: "ids are unique across the graph; 'set \(node.id) key=value' changes it", subject: .text(node.id))
     }
     nodes[node.id] = node

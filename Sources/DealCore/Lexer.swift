@@ -85,25 +85,36 @@ public struct Lexer {
   /// Whether a physical line ends in a `\` that continues the command on the
   /// next line (outside quotes and comments).
   public static func continues(_ line: String) -> Bool {
+    var s = Substring(line)
+    while s.last?.isWhitespace == true { s.removeLast() }
+    guard s.last == "\\" else { return false }
     var quote: Character? = nil
-    var escaped = false
-    var last: Character? = nil
-    for c in line {
-      if escaped { escaped = false; last = "x"; continue }
+    var i = s.startIndex
+    while i < s.endIndex {
+      let c = s[i]
+      let next = s.index(after: i)
       if let q = quote {
-        if c == q { quote = nil } else if c == "\\" && q == "\"" { escaped = true }
-        last = c
-        continue
+        if c == q {
+          quote = nil
+        } else if c == "\\", q == "\"" {
+          if next == s.endIndex { return false }
+          i = s.index(after: next)
+          continue
+        }
+      } else {
+        switch c {
+        case "\"", "'": quote = c
+        case "#": return false
+        case "\\":
+          if next == s.endIndex { return true }
+          i = s.index(after: next)  // an escaped character
+          continue
+        default: break
+        }
       }
-      switch c {
-      case "\"", "'": quote = c
-      case "#": return false
-      case "\\": escaped = true; last = "\\"; continue
-      default: break
-      }
-      if !c.isWhitespace { last = c }
+      i = next
     }
-    return escaped && last == "\\"
+    return false
   }
 
   /// Splits `line` into commands. Empty commands (blank, comment only) are
@@ -174,7 +185,9 @@ public struct Lexer {
             i += 2
             continue
           }
-          if c == "\"", q == "$" {
+          if c == "\"", q == "$", i + 1 < chars.count,
+            chars[i + 1].isLetter || chars[i + 1] == "_" || chars[i + 1] == "{"
+          {
             let (value, next) = try variable(chars, at: i)
             cur += value
             i = next

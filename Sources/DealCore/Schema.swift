@@ -2,6 +2,9 @@
 public enum NodeKind: String, CaseIterable, Sendable, Comparable {
   case entity, asset, contract, facility
 
+  /// "a" or "an".
+  public var article: String { self == .entity || self == .asset ? "an" : "a" }
+
   public static func < (a: NodeKind, b: NodeKind) -> Bool {
     allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
   }

@@ -26,6 +26,9 @@ extension Session {
           out.append(Problem(.error, id, "missing '\(spec.key)' (\(spec.help)); set it with 'set \(id) \(spec.key)=...'"))
         }
       }
+      if node.kind == .asset, g.edges(to: id, .owns).count > 1 {
+        out.append(Problem(.warning, id, "owned by \(g.edges(to: id, .owns).count) entities: " + g.edges(to: id, .owns).map(\.from).joined(separator: ", ")))
+      }
       switch (node.kind, node.type) {
       case (.asset, "gpu"), (.asset, "crypto"):
         let pledges = g.edges(from: id, .pledgedTo)

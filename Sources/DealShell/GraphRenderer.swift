@@ -58,7 +58,8 @@ enum GraphRenderer {
 
   static func dot(_ s: Session, _ schema: Schema) -> String {
     func q(_ x: String) -> String {
-      "\"" + x.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+      "\"" + x.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        .replacingOccurrences(of: "\n", with: "\\n") + "\""
     }
     var out = ["digraph deal {", "  rankdir=LR;", "  node [fontname=\"Helvetica\", fontsize=10];"]
     if !s.deal.title.isEmpty { out.append("  label=\(q(s.deal.title));") }
@@ -70,7 +71,7 @@ enum GraphRenderer {
       case .contract: shape = "note"
       case .facility: shape = "box, style=filled, fillcolor=\"#eeeeee\""
       }
-      out.append("  \(q(n.id)) [shape=\(shape), label=\(q(n.id + "\\n" + n.type))];")
+      out.append("  \(q(n.id)) [shape=\(shape), label=\(q(n.id + "\n" + n.type))];")
     }
     for e in s.graph.sortedEdges {
       let lien = e.attrs["lien"].map { " \(Int($0.number ?? 1))" } ?? ""

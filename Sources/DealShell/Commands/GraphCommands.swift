@@ -188,7 +188,10 @@ enum GraphCommands {
     var removed: [String] = []
     for (n, key) in inv.positionals.enumerated().dropFirst() {
       guard specs.contains(where: { $0.key == key }) else {
-        throw DealError.unknownName("attribute of \(node.kind.rawValue) (\(node.type))", key, valid: specs.map(\.key), subject: .word(inv.positionalIndices[n]))
+        let near = Suggest.closest(to: key, in: specs.map(\.key))
+        throw DealError(
+          .invalid, "unknown key '\(key)' for \(node.kind.rawValue) (\(node.type))" + (near.map { " (did you mean '\($0)'?)" } ?? ""),
+          hint: "keys: " + specs.map(\.key).joined(separator: ", "), subject: .word(inv.positionalIndices[n]))
       }
       guard attrs.removeValue(forKey: key) != nil else {
         throw DealError(.invalid, "'\(key)' of '\(id)' is not set", subject: .word(inv.positionalIndices[n]))

@@ -144,8 +144,19 @@ struct HelpRenderer {
     }
     var lines: [String] = []
     var json: [JSONValue] = []
+    // Types with the same attributes share one table.
+    var groups: [(NodeKind, [String])] = []
     for (k, t) in pairs {
-      lines.append("\(k.rawValue) type=\(t)")
+      let keys = schema.attributes(kind: k, type: t).map(\.key)
+      if let i = groups.firstIndex(where: { $0.0 == k && schema.attributes(kind: k, type: $0.1[0]).map(\.key) == keys }) {
+        groups[i].1.append(t)
+      } else {
+        groups.append((k, [t]))
+      }
+    }
+    for (k, ts) in groups {
+      let t = ts[0]
+      lines.append("\(k.rawValue) type=\(ts.joined(separator: "|"))")
       var table = TextTable(["KEY", "VALUE", "DEFAULT", "MEANING"])
       for spec in schema.attributes(kind: k, type: t) {
         let def: String
@@ -157,7 +168,7 @@ struct HelpRenderer {
         case .byKey(let o, let table): def = table.sorted { $0.key < $1.key }.map { "\($0.key) \(spec.type.display($0.value))" }.joined(separator: ", ") + " (by \(o))"
         }
         table.add([spec.key, spec.type.summary, def, spec.help])
-        json.append(["kind": .string(k.rawValue), "type": .string(t), "key": .string(spec.key), "value": .string(spec.type.summary), "default": .string(def), "help": .string(spec.help)])
+        json.append(["kind": .string(k.rawValue), "types": .array(ts.map { .string($0) }), "key": .string(spec.key), "value": .string(spec.type.summary), "default": .string(def), "help": .string(spec.help)])
       }
       lines.append(table.render(indent: "  "))
       let shorts = schema.shorthands[k] ?? []

@@ -33,7 +33,7 @@ enum SessionCommands {
         shell.commit(s, journalLine: "deal " + Word(text: "title=" + title, start: 0, end: 0, equalsIndex: 5).rendered)
       }
       return CommandOutput(
-        text: "new session" + (title.isEmpty ? "" : " '\(title)'") + ", start \(shell.session.deal.start)",
+        text: "new session" + (title.isEmpty ? "" : " '\(title)'"),
         json: ["title": .string(title), "start": .string(shell.session.deal.start.description)])
     }
   }
@@ -56,7 +56,7 @@ enum SessionCommands {
       let result = try shell.save(to: inv.positionals.first, force: inv.has("force"))
       let m = result.metadata
       return CommandOutput(
-        text: "saved '\(result.path)' (revision \(m.revision), \(shell.session.graph.nodeCount) nodes, \(shell.session.graph.edgeCount) edges)",
+        text: "saved '\(result.path)' (revision \(m.revision), \(count(shell.session.graph.nodeCount, "node")), \(count(shell.session.graph.edgeCount, "edge")))",
         json: ["path": .string(result.path), "revision": .number(Double(m.revision)), "author": .string(m.author), "modified": .string(m.modified)])
     }
   }
@@ -77,7 +77,7 @@ enum SessionCommands {
       shell.replace(with: file, path: path, fingerprint: fp)
       let s = shell.session
       return CommandOutput(
-        text: "opened '\(path)': \(s.deal.title.isEmpty ? "untitled" : "\"\(s.deal.title)\""), \(s.graph.nodeCount) nodes, \(s.graph.edgeCount) edges, revision \(file.metadata.revision)",
+        text: "opened '\(path)': \(s.deal.title.isEmpty ? "untitled" : "\"\(s.deal.title)\""), \(count(s.graph.nodeCount, "node")), \(count(s.graph.edgeCount, "edge")), revision \(file.metadata.revision)",
         json: [
           "path": .string(path), "title": .string(s.deal.title), "nodes": .number(Double(s.graph.nodeCount)),
           "edges": .number(Double(s.graph.edgeCount)), "revision": .number(Double(file.metadata.revision)),
@@ -249,6 +249,9 @@ extension Shell {
     return (target, meta)
   }
 }
+
+/// "1 node", "3 nodes".
+func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
 
 /// The version of this build.
 public enum DealshVersion {

@@ -1,0 +1,71 @@
+import Testing
+
+@testable import DealCore
+
+@Suite("canonical JSON")
+struct JSONTests {
+  @Test("keys are sorted and numbers canonical")
+  func canonical() {
+    let v: JSONValue = ["b": 1, "a": [0.3, 1e-7, -0.0, 2.5e20, 16384], "c": ["z": true, "y": nil], "d": "q\"\n\u{1}"]
+    #expect(
+      v.serialized(pretty: false)
+        == #"{"a":[0.3,1e-07,0,2.5e+20,16384],"b":1,"c":{"y":null,"z":true},"d":"q\"\n\u0001"}"#)
+  }
+
+  @Test("what is written reads back the same")
+  func roundTrip() throws {
+    let v: JSONValue = ["x": [1, 2.5, "é ✓ 😀", ["k": false]], "empty": [:], "list": []]
+    #expect(try JSONParser().parse(v.serialized()) == v)
+    #expect(try JSONParser().parse(v.serialized(pretty: false)) == v)
+  }
+
+  @Test(
+    "malformed text is refused with a position",
+    arguments: [
+      ("", "ends early"), ("{", "ends early"), ("{\"a\":1", "ends early"), ("[1,]", "unexpected character"),
+      ("{\"a\":1,\"a\":2}", "duplicate key"), ("01", "may not start with 0"), ("1.", "digits after"),
+      ("NaN", "unexpected character"), ("1e400", "out of range"), ("\"abc", "not closed"), ("[1] 2", "after the end"),
+      ("\"\\x\"", "invalid escape"), ("\"\\ud800\"", "unpaired surrogate"), ("tru", "ends early"),
+      ("{a:1}", "expected a key"),
+    ])
+  func malformed(text: String, reason: String) {
+    #expect {
+      try JSONParser().parse(text)
+    } throws: { e in
+      (e as? JSONParseError)?.message.contains(reason) == true
+    }
+  }
+
+  @Test("nesting depth is capped")
+  func depth() {
+    let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
+    #expect(throws: JSONParseError.self) { try JSONParser(maxDepth: 64).parse(deep) }
+    #expect(throws: Never.self) { try JSONParser(maxDepth: 128).parse(deep) }
+  }
+
+  @Test("errors carry line and column")
+  func position() {
+    #expect {
+      try JSONParser().parse("{\n  \"a\": x\n}")
+    } throws: { e in
+      guard let e = e as? JSONParseError else { return false }
+      return e.line == 2 && e.column == 8
+    }
+  }
+}
+
+@Suite("number formatting for tables")
+struct FormatTests {
+  @Test(
+    "grouped, money, percent, price",
+    arguments: [
+      (Format.grouped(1_234_567.891, decimals: 2), "1,234,567.89"), (Format.grouped(-999.5, decimals: 0), "-1,000"),
+      (Format.grouped(0.004, decimals: 2), "0.00"), (Format.grouped(-0.004, decimals: 2), "0.00"),
+      (Format.money(491_520_000), "$491,520,000"), (Format.money(-3400), "-$3,400"), (Format.percent(0.125), "12.5%"),
+      (Format.percent(0.3), "30%"), (Format.price(2.2), "2.20"), (Format.price(0.0725), "0.0725"), (Format.plain(1.30), "1.3"),
+      (Format.plain(16384), "16,384"),
+    ])
+  func formats(actual: String, expected: String) {
+    #expect(actual == expected)
+  }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+
+@testable import DealCore
+
+@Suite("session files")
+struct SessionCodecTests {
+  static func sample() throws -> SessionFile {
+    var s = Session(deal: Deal(start: try #require(Month(year: 2025, month: 1)), horizon: 72, title: "Sample \"deal\""))
+    try s.graph.add(Node(id: "neo", kind: .entity, type: "neocloud", attrs: ["name": .text("Neo"), "pd": .number(0.02)]))
+    try s.graph.add(Node(id: "fleet", kind: .asset, type: "gpu", attrs: [
+      "model": .text("H100"), "units": .number(16384), "unit_cost": .number(30000),
+      "acquired": .date(try #require(CalendarDate(parsing: "2025-03-15"))), "cooling": .text("air"),
+    ]))
+    try s.graph.add(Node(id: "loan", kind: .facility, type: "term", attrs: ["amount": .number(4e8), "floating": .bool(true)]))
+    try s.graph.link(Edge(EdgeKey(from: "neo", rel: .owns, to: "fleet")))
+    try s.graph.link(Edge(EdgeKey(from: "fleet", rel: .pledgedTo, to: "loan"), attrs: ["lien": .number(2)]))
+    s.notes = [Note(text: "from public figures", author: "ann", time: "2026-01-01T00:00:00Z")]
+    s.scenarios = ["bear": ["deflation": 0.4, "btc": -0.6]]
+    return SessionFile(
+      session: s, journal: ["add entity neo type=neocloud", "note \"x\""],
+      metadata: SessionMetadata(author: "ann", created: "2026-01-01T00:00:00Z", modified: "2026-01-02T00:00:00Z", dealshVersion: "0.1.0", revision: 3))
+  }
+
+  @Test("encode → decode → encode gives the same bytes and the same session")
+  func roundTrip() throws {
+    let f = try Self.sample()
+    let text = SessionCodec.encode(f)
+    let back = try SessionCodec.decode(text, schema: .standard)
+    #expect(back == f)
+    #expect(SessionCodec.encode(back) == text)
+    #expect(text.hasSuffix("}\n"))
+  }
+
+  @Test("nodes and edges are sorted, whatever the insertion order")
+  func canonicalOrder() throws {
+    var a = Session(deal: Deal(start: try #require(Month(year: 2025, month: 1))))
+    var b = a
+    for id in ["zeta", "alpha", "mid"] { try a.graph.add(Node(id: id, kind: .entity, type: "spv")) }
+    for id in ["mid", "zeta", "alpha"] { try b.graph.add(Node(id: id, kind: .entity, type: "spv")) }
+    let meta = SessionMetadata(author: "", created: "", modified: "", dealshVersion: "", revision: 1)
+    let ta = SessionCodec.encode(SessionFile(session: a, journal: [], metadata: meta))
+    let tb = SessionCodec.encode(SessionFile(session: b, journal: [], metadata: meta))
+    #expect(ta == tb)
+    let alpha = try #require(ta.range(of: "\"alpha\""))
+    let zeta = try #require(ta.range(of: "\"zeta\""))
+    #expect(alpha.lowerBound < zeta.lowerBound)
+  }
+
+  /// Replaces a fragment of the sample file's text.
+  static func mutated(_ old: String, _ new: String) throws -> String {
+    let text = SessionCodec.encode(try sample())
+    precondition(text.contains(old), "fragment not found: \(old)")
+    return text.replacingOccurrences(of: old, with: new)
+  }
+
+  @Test(
+    "broken or hostile files are refused with what and where",
+    arguments: [
+      ("truncated", { try String(SessionCodec.encode(sample()).prefix(200)) }, "ends early"),
+      ("not JSON", { "hello" }, "not valid JSON"),
+      ("an array", { "[]" }, "not an object"),
+      ("no format", { "{}" }, "no \"format\" key"),
+      ("wrong format", { try mutated("\"dealsh.session\"", "\"other\"") }, "format is \"other\""),
+      ("newer version", { try mutated("\"version\": 1", "\"version\": 99") }, "version 99 is newer"),
+      ("bad version", { try mutated("\"version\": 1", "\"version\": 1.5") }, "whole number"),
+      ("unknown top key", { try mutated("\"journal\":", "\"jurnal\": [], \"journal\":") }, "unknown key \"jurnal\" (did you mean 'journal'?)"),
+      ("unknown attribute", { try mutated("\"units\":", "\"untis\": 1, \"units\":") }, "node 'fleet': unknown attribute \"untis\""),
+      ("duplicate id", { try mutated("\"id\": \"loan\"", "\"id\": \"neo\"") }, "duplicate id"),
+      ("dangling edge", { try mutated("\"to\": \"loan\"", "\"to\": \"ghost\"") }, "dangling edge, no node 'ghost'"),
+      ("wrong kinds", { try mutated("\"rel\": \"owns\"", "\"rel\": \"borrows\"") }, "'borrows' goes to facility"),
+      ("unknown relation", { try mutated("\"rel\": \"owns\"", "\"rel\": \"own\"") }, "unknown relation \"own\""),
+      ("out of range", { try mutated("\"pd\": 0.02", "\"pd\": 2") }, "between 0% and 100%"),
+      ("wrong type", { try mutated("\"units\": 16384", "\"units\": \"many\"") }, "must be a count"),
+      ("not finite", { try mutated("\"units\": 16384", "\"units\": 1e999") }, "out of range"),
+      ("bad date", { try mutated("\"2025-03-15\"", "\"2025-02-30\"") }, "not a real date"),
+      ("bad id", { try mutated("\"id\": \"neo\"", "\"id\": \"Neo\"") }, "invalid id"),
+      ("unknown type", { try mutated("\"type\": \"neocloud\"", "\"type\": \"neoclod\"") }, "did you mean 'neocloud'"),
+      ("deep nesting", { String(repeating: "[", count: 50) + String(repeating: "]", count: 50) }, "nesting deeper"),
+      ("journal not text", { try mutated("\"note \\\"x\\\"\"", "{\"run\": \"rm -rf /\"}") }, "journal entry 2 must be a string"),
+    ])
+  func refused(name: String, text: () throws -> String, reason: String) throws {
+    let t = try text()
+    #expect {
+      try SessionCodec.decode(t, schema: .standard)
+    } throws: { e in
+      let m = (e as? SessionCodec.DecodeError)?.message ?? ""
+      if !m.contains(reason) { print("\(name): got \(m)") }
+      return m.contains(reason)
+    }
+  }
+
+  @Test("a file over the size cap is refused before parsing")
+  func sizeCap() {
+    let big = String(repeating: " ", count: SessionCodec.maxBytes + 1)
+    #expect(throws: SessionCodec.DecodeError.self) { try SessionCodec.decode(big, schema: .standard) }
+  }
+}
+
+@Suite("check")
+struct CheckTests {
+  @Test("finds missing attributes, unpledged and over-pledged assets, orphan facilities and leases, cycles")
+  func problems() throws {
+    var s = Session(deal: Deal(start: try #require(Month(year: 2025, month: 1))))
+    try s.graph.add(Node(id: "a", kind: .entity, type: "spv"))
+    try s.graph.add(Node(id: "b", kind: .entity, type: "spv"))
+    try s.graph.add(Node(id: "fleet", kind: .asset, type: "gpu"))
+    try s.graph.add(Node(id: "f1", kind: .facility, type: "term"))
+    try s.graph.add(Node(id: "f2", kind: .facility, type: "term"))
+    try s.graph.add(Node(id: "l", kind: .contract, type: "lease"))
+    try s.graph.link(Edge(EdgeKey(from: "fleet", rel: .pledgedTo, to: "f1")))
+    try s.graph.link(Edge(EdgeKey(from: "fleet", rel: .pledgedTo, to: "f2")))
+    try s.graph.link(Edge(EdgeKey(from: "a", rel: .borrows, to: "f1")))
+    try s.graph.link(Edge(EdgeKey(from: "b", rel: .borrows, to: "f2")))
+    try s.graph.link(Edge(EdgeKey(from: "a", rel: .guarantees, to: "f2")))
+    try s.graph.link(Edge(EdgeKey(from: "b", rel: .guarantees, to: "f1")))
+    let msgs = s.check(schema: .standard).map { "\($0.severity.rawValue) \($0.node): \($0.message)" }
+    let all = msgs.joined(separator: "\n")
+    #expect(all.contains("error fleet: missing 'units'"))
+    #expect(all.contains("error fleet: over-pledged: lien 1 is given to f1 and f2"))
+    #expect(all.contains("error l: lease covers no fleet"))
+    #expect(all.contains("warning l: lease has no tenant"))
+    #expect(all.contains("warning fleet: no lease covers this fleet"))
+    #expect(all.contains("cycle of guarantees: a → b → a"))
+    #expect(!all.contains("facility has no obligor"))
+  }
+}

@@ -1,0 +1,149 @@
+import DealCore
+import Foundation
+import Testing
+
+/// The real `dealsh` executable, run as a user would: exit codes, standard
+/// output and error, scripts, piped input, transcripts.
+@Suite("the dealsh command line")
+struct CLITests {
+  struct Run {
+    var status: Int32
+    var out: String
+    var err: String
+  }
+
+  static var binary: String {
+    let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    var dir = exe.deletingLastPathComponent()
+    // The test bundle may sit one level deeper than the products.
+    for _ in 0..<3 {
+      let candidate = dir.appendingPathComponent("dealsh").path
+      if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+      dir = dir.deletingLastPathComponent()
+    }
+    return "dealsh"
+  }
+
+  static func run(_ args: [String], stdin: String? = nil, in dir: String? = nil) throws -> Run {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: binary)
+    p.arguments = args
+    var env = ProcessInfo.processInfo.environment
+    env["DEALSH_AUTHOR"] = "tester"
+    env["NO_COLOR"] = "1"
+    p.environment = env
+    if let dir { p.currentDirectoryURL = URL(fileURLWithPath: dir) }
+    let out = Pipe(), err = Pipe(), inp = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = inp
+    try p.run()
+    if let stdin { inp.fileHandleForWriting.write(stdin.data(using: .utf8)!) }
+    try inp.fileHandleForWriting.close()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return Run(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+  }
+
+  static func tempDir() -> String {
+    let d = NSTemporaryDirectory() + "dealsh-cli-" + UUID().uuidString
+    try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    return d
+  }
+
+  @Test("--version, --help, bad usage")
+  func basics() throws {
+    let v = try Self.run(["--version"])
+    #expect(v.status == 0 && v.out == "dealsh 0.1.0\n")
+    let h = try Self.run(["--help"])
+    #expect(h.status == 0 && h.out.contains("dealsh run SCRIPT.dsh"))
+    let bad = try Self.run(["--frobnicate"])
+    #expect(bad.status == 2 && bad.err.contains("unknown option '--frobnicate'"))
+    #expect(try Self.run(["run"]).status == 2)
+    #expect(try Self.run(["run", "/nonexistent.dsh"]).status == 2)
+    #expect(try Self.run(["/nonexistent.deal", "-c", "ls"]).status == 2)
+  }
+
+  @Test("-c runs commands; a failure exits 1 with the error on standard error")
+  func dashC() throws {
+    let ok = try Self.run(["-c", "add entity a type=spv; ls --json"])
+    #expect(ok.status == 0)
+    #expect(ok.err.isEmpty)
+    let fail = try Self.run(["-c", "ls; shw"])
+    #expect(fail.status == 1)
+    #expect(fail.out.contains("no nodes"))
+    #expect(fail.err.hasPrefix("error: unknown command 'shw' (did you mean 'show'?)"))
+  }
+
+  @Test("--json prints exactly one JSON document on standard output")
+  func json() throws {
+    let r = try Self.run(["-c", "add entity a type=spv > /dev/null; show a --json"])
+    // The redirect is not shell syntax: the first command fails on it.
+    #expect(r.status == 1)
+    let s = try Self.run(["-c", "show a --json"])
+    #expect(s.status == 1 && s.out.isEmpty && s.err.split(separator: "\n").count == 1)
+    let dir = Self.tempDir()
+    let script = dir + "/x.dsh"
+    try "add entity a type=spv name=\"A\"\n".write(toFile: script, atomically: true, encoding: .utf8)
+    let t = try Self.run(["run", script])
+    #expect(t.status == 0)
+    let j = try Self.run(["-c", "source \(script) > /dev/null"])
+    #expect(j.status == 1)
+  }
+
+  @Test("run stops at the first error with file:line; --keep-going goes on; --var fills $NAME")
+  func runScript() throws {
+    let dir = Self.tempDir()
+    let script = dir + "/s.dsh"
+    try "add entity a type=$kind\nadd entity b type=spvv\nadd entity c type=spv\nls\n".write(toFile: script, atomically: true, encoding: .utf8)
+    let stop = try Self.run(["run", script, "--var", "kind=spv"])
+    #expect(stop.status == 1)
+    #expect(stop.err.hasPrefix("error: \(script):2: add: unknown entity type 'spvv' (did you mean 'spv'?)"))
+    #expect(!stop.out.contains("added entity 'c'"))
+    let go = try Self.run(["run", script, "--keep-going", "--var", "kind=spv"])
+    #expect(go.status == 1)
+    #expect(go.out.contains("added entity 'c'"))
+    let noVar = try Self.run(["run", script])
+    #expect(noVar.err.contains("unknown variable '$kind'"))
+  }
+
+  @Test("run --session opens a session first")
+  func runSession() throws {
+    let dir = Self.tempDir()
+    let r1 = try Self.run(["-c", "add entity a type=spv; save \(dir)/s.deal"])
+    #expect(r1.status == 0)
+    try "ls\n".write(toFile: dir + "/ls.dsh", atomically: true, encoding: .utf8)
+    let r2 = try Self.run(["run", dir + "/ls.dsh", "--session", dir + "/s.deal"])
+    #expect(r2.status == 0 && r2.out.contains("a   entity  spv"))
+  }
+
+  @Test("piped standard input is a script: no prompt, no escape codes")
+  func piped() throws {
+    let r = try Self.run([], stdin: "add entity a type=spv\nls\n")
+    #expect(r.status == 0)
+    #expect(!r.out.contains("dealsh>"))
+    #expect(!r.out.contains("\u{1B}"))
+    #expect(r.out.contains("a   entity  spv"))
+    let f = try Self.run([], stdin: "ls\nnope\nls\n")
+    #expect(f.status == 1)
+    #expect(f.err.contains("error: stdin:2: unknown command 'nope'"))
+  }
+
+  @Test("run --record prints a transcript that run --check accepts; a change gives a diff and exit 1")
+  func recordCheck() throws {
+    let dir = Self.tempDir()
+    try "add entity a type=spv\nls\nshow b\n".write(toFile: dir + "/s.dsh", atomically: true, encoding: .utf8)
+    let rec = try Self.run(["run", "--record", dir + "/s.dsh"])
+    #expect(rec.status == 0)
+    #expect(rec.out.hasPrefix("dealsh> add entity a type=spv\nadded entity 'a' (spv)\ndealsh> ls\n"))
+    try rec.out.write(toFile: dir + "/s.transcript", atomically: true, encoding: .utf8)
+    let ok = try Self.run(["run", "--check", dir + "/s.transcript"])
+    #expect(ok.status == 0, "\(ok.out)")
+    try rec.out.replacingOccurrences(of: "(spv)", with: "(sponsor)").write(toFile: dir + "/bad.transcript", atomically: true, encoding: .utf8)
+    let bad = try Self.run(["run", "--check", dir + "/bad.transcript"])
+    #expect(bad.status == 1)
+    #expect(bad.out.contains("-added entity 'a' (sponsor)\n+added entity 'a' (spv)"))
+    #expect(bad.out.contains("+++ \(dir)/bad.transcript (actual)"))
+  }
+}

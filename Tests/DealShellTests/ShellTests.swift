@@ -1,0 +1,266 @@
+import DealCore
+import DealPluginAPI
+import Foundation
+import Testing
+import _DealShellTestSupport
+
+@testable import DealShell
+
+@Suite("the interpreter")
+struct ShellTests {
+  @Test("a failing command changes nothing, even in the middle of its work")
+  func atomic() throws {
+    let t = TestShell()
+    t.buildSampleDeal()
+    let before = t.shell.session
+    let journal = t.shell.journal
+    // The node is valid but the shorthand edge is not: nothing may remain.
+    #expect(t.run("add asset f2 type=gpu model=H100 units=8 unit_cost=1 owner=ghost").status == .failed)
+    #expect(t.run("rm neo fleet ghost --cascade").status == .failed)
+    #expect(t.run("set fleet units=5 salvage=2").status == .failed)
+    #expect(t.run("deal horizon=0").status == .failed)
+    #expect(t.shell.session == before)
+    #expect(t.shell.journal == journal)
+  }
+
+  @Test("undo and redo step through every change")
+  func undoRedo() throws {
+    let t = TestShell()
+    var states: [Session] = [t.shell.session]
+    for line in TestShell.sampleDeal {
+      t.ok(line)
+      states.append(t.shell.session)
+    }
+    for i in stride(from: states.count - 2, through: 0, by: -1) {
+      t.ok("undo")
+      #expect(t.shell.session == states[i])
+      #expect(t.shell.journal.count == i)
+    }
+    #expect(t.run("undo").output.contains("nothing to undo"))
+    for i in 1..<states.count {
+      t.ok("redo")
+      #expect(t.shell.session == states[i])
+    }
+    #expect(t.run("redo").status == .failed)
+    // A new change clears the redo stack.
+    t.ok("undo")
+    t.ok("note hello")
+    #expect(t.run("redo").output.contains("nothing to redo"))
+  }
+
+  @Test("the dirty mark follows changes, undo back to the saved state and saves")
+  func dirty() throws {
+    let t = TestShell()
+    #expect(!t.shell.isDirty)
+    t.ok("add entity a type=spv")
+    #expect(t.shell.isDirty)
+    t.ok("undo")
+    #expect(!t.shell.isDirty)
+    t.ok("add entity a type=spv")
+    t.ok("save s1")
+    #expect(!t.shell.isDirty)
+    #expect(t.shell.sessionName == "s1")
+  }
+
+  @Test("save twice, open and save: the same bytes; the journal is kept, never run")
+  func canonicalFiles() throws {
+    let t = TestShell()
+    t.buildSampleDeal()
+    t.ok("note \"figures from public filings\"")
+    t.ok("save sample")
+    let path = t.folder + "/sessions/sample.deal"
+    let first = try String(contentsOfFile: path, encoding: .utf8)
+    t.ok("save")
+    #expect(try String(contentsOfFile: path, encoding: .utf8) == first)
+    let u = TestShell(env: ["DEALSH_SESSIONS": t.folder + "/sessions", "DEALSH_NOW": "2030-01-01T00:00:00Z"])
+    u.ok("open sample")
+    #expect(u.shell.session == t.shell.session)
+    #expect(u.shell.journal == t.shell.journal)
+    u.ok("save")
+    #expect(try String(contentsOfFile: path, encoding: .utf8) == first)
+    // A change bumps the revision and the modified time.
+    u.ok("deal title=changed")
+    u.ok("save")
+    let third = try String(contentsOfFile: path, encoding: .utf8)
+    #expect(third.contains("\"revision\": 2"))
+    #expect(third.contains("\"modified\": \"2030-01-01T00:00:00Z\""))
+  }
+
+  @Test("saving over a file someone else changed is refused; --force and another path work")
+  func staleSave() throws {
+    let a = TestShell()
+    a.ok("add entity a type=spv")
+    a.ok("save shared")
+    let b = TestShell(env: ["DEALSH_SESSIONS": a.folder + "/sessions", "DEALSH_AUTHOR": "bob", "DEALSH_NOW": "2026-02-01T00:00:00Z"])
+    b.ok("open shared")
+    b.ok("add entity b type=spv")
+    b.ok("save")
+    a.ok("add entity c type=spv")
+    let refused = a.run("save")
+    #expect(refused.status == .failed)
+    #expect(refused.output.contains("was changed on disk since it was opened (revision 2, saved by bob at 2026-02-01T00:00:00Z)"))
+    #expect(refused.output.contains("save --force"))
+    a.ok("save other")
+    #expect(a.run("save shared").status == .failed, "another existing file is not overwritten either")
+    a.ok("save shared --force")
+  }
+
+  @Test("open refuses a bad file and keeps the session in memory")
+  func openBad() throws {
+    let t = TestShell()
+    t.buildSampleDeal()
+    let before = t.shell.session
+    let bad = t.folder + "/bad.deal"
+    try "{\"format\": \"dealsh.session\", \"version\": 7}".write(toFile: bad, atomically: true, encoding: .utf8)
+    let r = t.run("open \(bad)")
+    #expect(r.status == .failed)
+    #expect(r.output.hasPrefix("error: open: cannot open '\(bad)': session format version 7 is newer"))
+    #expect(t.shell.session == before)
+    #expect(t.run("open /nonexistent/x.deal").output.contains("cannot read '/nonexistent/x.deal'"))
+  }
+
+  @Test("errors: one line naming the command and the word, then the line with a caret, then a hint")
+  func errorFormat() {
+    let t = TestShell()
+    t.ok("add entity neo type=neocloud")
+    #expect(
+      t.run("add asset fleet type=gpu untis=5").output == """
+        error: add: unknown key 'untis' for asset (gpu) (did you mean 'units'?)
+          add asset fleet type=gpu untis=5
+                                   ^~~~~
+        hint: keys: model, units, unit_cost, acquired, life, salvage, kw, cooling, rack_kw, opex, owner, site, pledged_to
+        """)
+    #expect(
+      t.run("shw neo").output == """
+        error: unknown command 'shw' (did you mean 'show'?)
+          shw neo
+          ^~~
+        """)
+    #expect(t.run("show ne --json").output == "error: show: unknown id 'ne' (did you mean 'neo'?)", "--json errors are one line")
+    #expect(
+      t.run("set neo pd=150%").output == """
+        error: set: invalid value '150%' for 'pd': must be between 0% and 100%
+          set neo pd=150%
+                     ^~~~
+        """)
+  }
+
+  @Test("scripts stop at the first error and name file:line; --keep-going goes on")
+  func scripts() throws {
+    let t = TestShell()
+    let script = "add entity a type=spv\n# comment\n\nadd entity b \\\n  type=spvv\nadd entity c type=spv\n"
+    let (status, count) = t.shell.runScript(script, file: "s.dsh", keepGoing: false)
+    #expect(status == .failed && count == 2)
+    #expect(t.shell.session.graph["c"] == nil)
+    #expect(t.transcript.isEmpty)
+    let u = TestShell()
+    let (s2, c2) = u.shell.runScript(script, file: "s.dsh", keepGoing: true)
+    #expect(s2 == .failed && c2 == 3)
+    #expect(u.shell.session.graph["c"] != nil)
+  }
+
+  @Test("error locations in scripts carry file:line")
+  func scriptLocation() {
+    let t = TestShell()
+    let out = t.run("source /nonexistent.dsh").output
+    #expect(out.contains("error: source: cannot read '/nonexistent.dsh'"))
+    let path = t.folder + "/x.dsh"
+    try? "add entity a type=spv\nadd entity b type=nope\n".write(toFile: path, atomically: true, encoding: .utf8)
+    let r = t.run("source \(path)")
+    #expect(r.status == .failed)
+    #expect(r.output.contains("error: \(path):2: add: unknown entity type 'nope'"))
+    #expect(t.shell.session.graph["a"] != nil, "each line of a script is its own change")
+  }
+
+  @Test("variables: let and $NAME")
+  func variables() {
+    let t = TestShell()
+    t.ok("let kind=entity id=acme")
+    t.ok("add $kind $id type=sponsor")
+    #expect(t.shell.session.graph["acme"] != nil)
+    #expect(t.run("show $idd").output.contains("unknown variable '$idd' (did you mean '$id'?)") == false)
+    #expect(t.run("show $idd").output.contains("did you mean '$id'?"))
+    #expect(t.shell.journal.last == "add entity acme type=sponsor", "the journal holds the expanded command")
+  }
+
+  @Test("--json on every command prints exactly one JSON document")
+  func jsonEverywhere() throws {
+    let t = TestShell()
+    t.buildSampleDeal()
+    let lines = [
+      "deal", "ls", "ls gpu", "show fleet", "graph", "check", "history", "help", "help add", "help gpu",
+      "help relations", "plugins", "sessions", "note", "let", "set fleet life=48", "unset fleet life", "undo", "redo",
+      "link neo guarantees loan", "unlink neo guarantees loan", "add entity x type=spv", "rm x", "save sample",
+    ]
+    for line in lines {
+      let (status, out) = t.run(line + " --json")
+      #expect(status == .ok, "\(line): \(out)")
+      #expect(throws: Never.self, "\(line)") { try JSONParser().parse(out) }
+    }
+    let ls = t.json("ls")
+    #expect(ls["nodes"]?.arrayValue?.first?["id"] == "hyper", "entities first, then by id")
+    let show = t.json("show fleet")
+    #expect(show["attrs"]?["units"] == 1024)
+    #expect(show["attrs"]?["life"] == 60)
+    #expect(show["edges"]?.arrayValue?.contains(["from": "fleet", "rel": "pledged-to", "to": "loan", "attrs": ["lien": 1]]) == true)
+    let plugins = t.json("plugins")
+    #expect(plugins["plugins"]?.arrayValue?.first?["name"] == "core")
+  }
+
+  @Test("new asks on a terminal before unsaved changes are lost")
+  func newAsks() {
+    let t = TestShell(interactive: true)
+    t.ok("add entity a type=spv")
+    var asked: [String] = []
+    t.shell.confirmHandler = { q in asked.append(q); return false }
+    #expect(t.run("new").status == .failed)
+    #expect(t.shell.session.graph["a"] != nil)
+    #expect(asked.count == 1)
+    t.shell.confirmHandler = { _ in true }
+    t.ok("new \"Fresh deal\"")
+    #expect(t.shell.session.graph.nodeCount == 0)
+    #expect(t.shell.session.deal.title == "Fresh deal")
+  }
+
+  @Test("10,000 nodes: undo keeps every earlier value intact")
+  func bigUndo() throws {
+    let t = TestShell()
+    t.ok("add facility f type=term amount=1 term=12")
+    for i in 0..<2000 { t.ok("add asset a\(i) type=cash amount=\(i)") }
+    let mid = t.shell.session
+    for i in 0..<2000 { t.ok("link a\(i) pledged-to f") }
+    for _ in 0..<2000 { t.ok("undo") }
+    #expect(t.shell.session == mid)
+    #expect(t.shell.session.graph.edgeCount == 0)
+  }
+}
+
+@Suite("Tab completion")
+struct CompletionTests {
+  func complete(_ t: TestShell, _ line: String) -> [String] {
+    let start = line.lastIndex(of: " ").map { line.distance(from: line.startIndex, to: $0) + 1 } ?? 0
+    return Completer(shell: t.shell).complete(line: line, wordStart: start)
+  }
+
+  @Test("commands, ids, relations, keys, values, options, flags")
+  func completes() {
+    let t = TestShell()
+    t.buildSampleDeal()
+    #expect(complete(t, "sh") == ["show"])
+    #expect(complete(t, "s").contains("save") && complete(t, "s").contains("set"))
+    #expect(complete(t, "show fl") == ["fleet"])
+    #expect(complete(t, "link fleet pl") == ["pledged-to"])
+    #expect(complete(t, "link fleet pledged-to l") == ["lease1", "lien=", "loan"])
+    #expect(complete(t, "set fleet un") == ["unit_cost=", "units="])
+    #expect(complete(t, "set fleet cooling=") == ["cooling=air", "cooling=liquid"])
+    #expect(complete(t, "add asset x type=") == ["type=cash", "type=crypto", "type=gpu", "type=site"])
+    #expect(complete(t, "add asset x type=gpu mo") == ["model="])
+    #expect(complete(t, "add asset x type=gpu owner=") == ["owner=hyper", "owner=neo"])
+    #expect(complete(t, "add fa") == ["facility"])
+    #expect(complete(t, "rm fleet --c") == ["--cascade"])
+    #expect(complete(t, "deal ho") == ["horizon="])
+    #expect(complete(t, "ls; sho") == ["show"])
+    #expect(complete(t, "unset fleet ") == ["model", "unit_cost", "units"])
+    #expect(complete(t, "help rel") == ["relations"])
+  }
+}
