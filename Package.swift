@@ -34,7 +34,7 @@ let package = Package(
     .target(name: "DealBuiltins", dependencies: ["DealPluginAPI"]),
     .executableTarget(name: "dealsh", dependencies: ["DealShell", "DealBuiltins"]),
     .executableTarget(
-      name: "dealsh-bench", dependencies: ["DealShell", "DealBuiltins", "DealCore"],
+      name: "dealsh-bench", dependencies: ["DealShell", "DealBuiltins", "DealCore", "DealPluginAPI"],
       path: "Sources/DealBench"),
     .target(name: "_DealShellTestSupport", dependencies: ["DealShell", "DealBuiltins"],
             path: "Tests/_DealShellTestSupport"),

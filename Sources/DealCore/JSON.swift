@@ -1,3 +1,5 @@
+import Dispatch
+
 /// A JSON document as a value: what session files, `--json` output and the
 /// plugin interface exchange.
 ///
@@ -79,52 +81,125 @@ extension JSONValue {
 
 // MARK: - Writing
 
+/// Writes canonical JSON text straight into bytes: two-space indentation
+/// when `pretty`, canonical numbers. Objects are written in the order their
+/// keys are given, so callers give them sorted; `JSONValue` does.
+public struct JSONWriter {
+  public private(set) var bytes: [UInt8] = []
+  public let pretty: Bool
+  /// Elements written so far in each open container.
+  private var counts: [Int] = []
+  private var afterKey = false
+
+  /// Nesting level the text starts at, for a part written separately and
+  /// spliced in with `raw`.
+  private let baseLevel: Int
+
+  public init(pretty: Bool = true, capacity: Int = 4096, level: Int = 0) {
+    self.pretty = pretty
+    baseLevel = level
+    bytes.reserveCapacity(capacity)
+  }
+
+  /// Splices in a value written by another writer started at this level.
+  public mutating func raw(_ part: JSONWriter) {
+    prefix()
+    bytes.append(contentsOf: part.bytes)
+  }
+
+  public var text: String { String(decoding: bytes, as: UTF8.self) }
+
+  private mutating func newline(_ level: Int) {
+    guard pretty else { return }
+    bytes.append(0x0A)
+    for _ in 0..<(2 * (level + baseLevel)) { bytes.append(0x20) }
+  }
+
+  private mutating func prefix() {
+    if afterKey { afterKey = false; return }
+    guard !counts.isEmpty else { return }
+    if counts[counts.count - 1] > 0 { bytes.append(UInt8(ascii: ",")) }
+    counts[counts.count - 1] += 1
+    newline(counts.count)
+  }
+
+  public mutating func beginObject() { prefix(); bytes.append(UInt8(ascii: "{")); counts.append(0) }
+  public mutating func endObject() {
+    if counts.removeLast() > 0 { newline(counts.count) }
+    bytes.append(UInt8(ascii: "}"))
+  }
+  public mutating func beginArray() { prefix(); bytes.append(UInt8(ascii: "[")); counts.append(0) }
+  public mutating func endArray() {
+    if counts.removeLast() > 0 { newline(counts.count) }
+    bytes.append(UInt8(ascii: "]"))
+  }
+
+  public mutating func key(_ k: String) {
+    prefix()
+    JSONWriter.escape(k, into: &bytes)
+    bytes.append(UInt8(ascii: ":"))
+    if pretty { bytes.append(0x20) }
+    afterKey = true
+  }
+
+  public mutating func string(_ s: String) { prefix(); JSONWriter.escape(s, into: &bytes) }
+  public mutating func number(_ n: Double) { prefix(); bytes.append(contentsOf: JSONValue.format(number: n).utf8) }
+  public mutating func bool(_ b: Bool) { prefix(); bytes.append(contentsOf: (b ? "true" : "false").utf8) }
+  public mutating func null() { prefix(); bytes.append(contentsOf: "null".utf8) }
+
+  /// Writes a whole value, object keys sorted.
+  public mutating func value(_ v: JSONValue) {
+    switch v {
+    case .null: null()
+    case .bool(let b): bool(b)
+    case .number(let n): number(n)
+    case .string(let s): string(s)
+    case .array(let a):
+      beginArray()
+      for x in a { value(x) }
+      endArray()
+    case .object(let o):
+      beginObject()
+      for (k, x) in o.sorted(by: { $0.key < $1.key }) {
+        key(k)
+        value(x)
+      }
+      endObject()
+    }
+  }
+
+  static func escape(_ s: String, into out: inout [UInt8]) {
+    out.append(UInt8(ascii: "\""))
+    let utf8 = s.utf8
+    if utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) {
+      out.append(contentsOf: utf8)
+    } else {
+      for b in utf8 {
+        switch b {
+        case 0x22: out.append(contentsOf: "\\\"".utf8)
+        case 0x5C: out.append(contentsOf: "\\\\".utf8)
+        case 0x0A: out.append(contentsOf: "\\n".utf8)
+        case 0x0D: out.append(contentsOf: "\\r".utf8)
+        case 0x09: out.append(contentsOf: "\\t".utf8)
+        case ..<0x20:
+          let hex = String(b, radix: 16)
+          out.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8)
+        default: out.append(b)
+        }
+      }
+    }
+    out.append(UInt8(ascii: "\""))
+  }
+}
+
 extension JSONValue {
   /// Canonical text: keys sorted, two-space indentation when `pretty`,
   /// integral numbers without a fraction, others in the shortest form that
   /// reads back to the same `Double`.
   public func serialized(pretty: Bool = true) -> String {
-    var out = ""
-    out.reserveCapacity(256)
-    write(into: &out, indent: pretty ? 0 : -1)
-    return out
-  }
-
-  private func write(into out: inout String, indent: Int) {
-    switch self {
-    case .null: out += "null"
-    case .bool(let b): out += b ? "true" : "false"
-    case .number(let n): out += JSONValue.format(number: n)
-    case .string(let s): JSONValue.writeString(s, into: &out)
-    case .array(let a):
-      if a.isEmpty { out += "[]"; return }
-      out += "["
-      for (i, v) in a.enumerated() {
-        if i > 0 { out += "," }
-        JSONValue.newline(&out, indent + 1, indent)
-        v.write(into: &out, indent: indent < 0 ? -1 : indent + 1)
-      }
-      JSONValue.newline(&out, indent, indent)
-      out += "]"
-    case .object(let o):
-      if o.isEmpty { out += "{}"; return }
-      out += "{"
-      for (i, key) in o.keys.sorted().enumerated() {
-        if i > 0 { out += "," }
-        JSONValue.newline(&out, indent + 1, indent)
-        JSONValue.writeString(key, into: &out)
-        out += indent < 0 ? ":" : ": "
-        o[key]!.write(into: &out, indent: indent < 0 ? -1 : indent + 1)
-      }
-      JSONValue.newline(&out, indent, indent)
-      out += "}"
-    }
-  }
-
-  private static func newline(_ out: inout String, _ level: Int, _ indent: Int) {
-    guard indent >= 0 else { return }
-    out += "\n"
-    out += String(repeating: "  ", count: level)
+    var w = JSONWriter(pretty: pretty)
+    w.value(self)
+    return w.text
   }
 
   /// The canonical text of a number. Non-finite values have no JSON form and
@@ -136,24 +211,6 @@ extension JSONValue {
       return String(Int64(n))
     }
     return "\(n)"
-  }
-
-  static func writeString(_ s: String, into out: inout String) {
-    out += "\""
-    for u in s.unicodeScalars {
-      switch u {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      case _ where u.value < 0x20:
-        let hex = String(u.value, radix: 16)
-        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-      default: out.unicodeScalars.append(u)
-      }
-    }
-    out += "\""
   }
 }
 
@@ -176,15 +233,88 @@ public struct JSONParser {
   public init(maxDepth: Int = 64) { self.maxDepth = maxDepth }
 
   public func parse(_ text: String) throws(JSONParseError) -> JSONValue {
-    var bytes = Array(text.utf8)
-    return try bytes.withUnsafeMutableBufferPointer { buf throws(JSONParseError) in
-      var p = _Reader(bytes: UnsafeBufferPointer(buf), maxDepth: maxDepth)
-      p.skipSpace()
-      let v = try p.value(depth: 0)
-      p.skipSpace()
-      if p.i < p.bytes.count { throw p.error("unexpected text after the end of the document") }
-      return v
+    var text = text
+    let result: Result<JSONValue, JSONParseError> = text.withUTF8 { buf in
+      var p = _Reader(bytes: buf, maxDepth: maxDepth)
+      do throws(JSONParseError) {
+        p.skipSpace()
+        let v = try p.value(depth: 0)
+        p.skipSpace()
+        if p.i < p.bytes.count { throw p.error("unexpected text after the end of the document") }
+        return .success(v)
+      } catch {
+        return .failure(error)
+      }
     }
+    return try result.get()
+  }
+
+  /// Parses a document whose top level is an object, reading its members'
+  /// values on both cores. Large session files are read this way; anything
+  /// unusual falls back to `parse`, which then reports the error.
+  public func parseObjectInParallel(_ text: String) throws(JSONParseError) -> JSONValue {
+    var text = text
+    let result: Result<JSONValue, JSONParseError>? = text.withUTF8 { buf in
+      // Find each member's key and the byte range of its value.
+      var p = _Reader(bytes: buf, maxDepth: maxDepth)
+      p.skipSpace()
+      guard p.i < p.end, buf[p.i] == UInt8(ascii: "{") else { return nil }
+      p.i += 1
+      var members: [(key: String, start: Int, end: Int)] = []
+      while true {
+        p.skipSpace()
+        guard p.i < p.end, buf[p.i] == 0x22, let key = try? p.string() else { return nil }
+        p.skipSpace()
+        guard p.i < p.end, buf[p.i] == UInt8(ascii: ":") else { return nil }
+        p.i += 1
+        p.skipSpace()
+        let start = p.i
+        guard p.skipValue() else { return nil }
+        var stop = p.i
+        while stop > start, [0x20, 0x0A, 0x0D, 0x09].contains(buf[stop - 1]) { stop -= 1 }
+        members.append((key, start, stop))
+        p.skipSpace()
+        guard p.i < p.end else { return nil }
+        if buf[p.i] == UInt8(ascii: ",") { p.i += 1; continue }
+        guard buf[p.i] == UInt8(ascii: "}") else { return nil }
+        p.i += 1
+        break
+      }
+      p.skipSpace()
+      guard p.i == p.end, Set(members.map(\.key)).count == members.count else { return nil }
+      // Largest first, each to the less loaded of two workers.
+      let order = members.indices.sorted { members[$0].end - members[$0].start > members[$1].end - members[$1].start }
+      var loads = [0, 0]
+      var assigned: [[Int]] = [[], []]
+      for k in order {
+        let w = loads[0] <= loads[1] ? 0 : 1
+        assigned[w].append(k)
+        loads[w] += members[k].end - members[k].start
+      }
+      // Each worker writes only its own slots.
+      let values = UnsafeMutableBufferPointer<JSONValue?>.allocate(capacity: members.count)
+      values.initialize(repeating: nil)
+      defer { values.deinitialize(); values.deallocate() }
+      let depth = maxDepth
+      DispatchQueue.concurrentPerform(iterations: 2) { w in
+        for k in assigned[w] {
+          var r = _Reader(bytes: buf, maxDepth: depth, from: members[k].start, to: members[k].end)
+          do throws(JSONParseError) {
+            let v = try r.value(depth: 1)
+            r.skipSpace()
+            if r.i == r.end { values[k] = v }
+          } catch {}
+        }
+      }
+      var obj: [String: JSONValue] = [:]
+      for (k, m) in members.enumerated() {
+        guard let v = values[k] else { return nil }
+        obj[m.key] = v
+      }
+      return .success(.object(obj))
+    }
+    if let result { return try result.get() }
+    return try parse(text)
   }
 }
 
@@ -192,10 +322,53 @@ private struct _Reader {
   let bytes: UnsafeBufferPointer<UInt8>
   let maxDepth: Int
   var i = 0
+  /// Reading stops here (a part of the buffer when parts are read in parallel).
+  var end: Int
 
-  init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
+  init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int, from start: Int = 0, to end: Int? = nil) {
     self.bytes = bytes
     self.maxDepth = maxDepth
+    i = start
+    self.end = end ?? bytes.count
+  }
+
+  /// Skips one value without building it; nil if it is malformed (the
+  /// full reader then says why).
+  mutating func skipValue() -> Bool {
+    var depth = 0
+    while i < end {
+      let c = bytes[i]
+      switch c {
+      case 0x22:  // a string
+        i += 1
+        while i < end, bytes[i] != 0x22 {
+          if bytes[i] == 0x5C { i += 1 }
+          i += 1
+        }
+        guard i < end else { return false }
+        i += 1
+      case UInt8(ascii: "{"), UInt8(ascii: "["):
+        depth += 1
+        if depth > maxDepth { return false }
+        i += 1
+      case UInt8(ascii: "}"), UInt8(ascii: "]"):
+        if depth == 0 { return true }
+        depth -= 1
+        i += 1
+      case UInt8(ascii: ","):
+        if depth == 0 { return true }
+        i += 1
+      default:
+        i += 1
+      }
+      if depth == 0, i < end {
+        // After a complete scalar or container at the top, stop at the delimiter.
+        var j = i
+        while j < end, bytes[j] == 0x20 || bytes[j] == 0x0A || bytes[j] == 0x0D || bytes[j] == 0x09 { j += 1 }
+        if j < end, bytes[j] == UInt8(ascii: ",") || bytes[j] == UInt8(ascii: "}") { return true }
+      }
+    }
+    return false
   }
 
   func error(_ message: String) -> JSONParseError {
@@ -209,7 +382,7 @@ private struct _Reader {
   }
 
   mutating func skipSpace() {
-    while i < bytes.count {
+    while i < end {
       switch bytes[i] {
       case 0x20, 0x0A, 0x0D, 0x09: i += 1
       default: return
@@ -218,27 +391,27 @@ private struct _Reader {
   }
 
   mutating func value(depth: Int) throws(JSONParseError) -> JSONValue {
-    guard i < bytes.count else { throw error("the document ends early (truncated file?)") }
+    guard i < end else { throw error("the document ends early (truncated file?)") }
     switch bytes[i] {
     case UInt8(ascii: "{"):
       guard depth < maxDepth else { throw error("nesting deeper than \(maxDepth) levels") }
       i += 1
       var obj: [String: JSONValue] = [:]
       skipSpace()
-      if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(obj) }
+      if i < end, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(obj) }
       while true {
         skipSpace()
-        guard i < bytes.count else { throw error("the document ends early (truncated file?)") }
+        guard i < end else { throw error("the document ends early (truncated file?)") }
         guard bytes[i] == UInt8(ascii: "\"") else { throw error("expected a key in quotes") }
         let key = try string()
         skipSpace()
-        guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw error("expected ':' after key \"\(key)\"") }
+        guard i < end, bytes[i] == UInt8(ascii: ":") else { throw error("expected ':' after key \"\(key)\"") }
         i += 1
         skipSpace()
         let v = try value(depth: depth + 1)
         if obj.updateValue(v, forKey: key) != nil { throw error("duplicate key \"\(key)\"") }
         skipSpace()
-        guard i < bytes.count else { throw error("the document ends early (truncated file?)") }
+        guard i < end else { throw error("the document ends early (truncated file?)") }
         if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
         if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(obj) }
         throw error("expected ',' or '}' in an object")
@@ -248,12 +421,12 @@ private struct _Reader {
       i += 1
       var arr: [JSONValue] = []
       skipSpace()
-      if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(arr) }
+      if i < end, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(arr) }
       while true {
         skipSpace()
         arr.append(try value(depth: depth + 1))
         skipSpace()
-        guard i < bytes.count else { throw error("the document ends early (truncated file?)") }
+        guard i < end else { throw error("the document ends early (truncated file?)") }
         if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
         if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(arr) }
         throw error("expected ',' or ']' in an array")
@@ -273,7 +446,7 @@ private struct _Reader {
   mutating func literal(_ word: String) throws(JSONParseError) {
     let p = Array(word.utf8)
     let n = p.count
-    guard i + n <= bytes.count else { throw error("the document ends early (truncated file?)") }
+    guard i + n <= end else { throw error("the document ends early (truncated file?)") }
     for k in 0..<n where bytes[i + k] != p[k] {
       throw error("unexpected word (expected \(word))")
     }
@@ -285,21 +458,21 @@ private struct _Reader {
     if bytes[i] == UInt8(ascii: "-") { i += 1 }
     func digits(_ r: inout _Reader) -> Int {
       let s = r.i
-      while r.i < r.bytes.count, r.bytes[r.i] >= 0x30, r.bytes[r.i] <= 0x39 { r.i += 1 }
+      while r.i < r.end, r.bytes[r.i] >= 0x30, r.bytes[r.i] <= 0x39 { r.i += 1 }
       return r.i - s
     }
-    guard i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39 else { throw error("a number needs digits") }
-    if bytes[i] == 0x30, i + 1 < bytes.count, bytes[i + 1] >= 0x30, bytes[i + 1] <= 0x39 {
+    guard i < end, bytes[i] >= 0x30, bytes[i] <= 0x39 else { throw error("a number needs digits") }
+    if bytes[i] == 0x30, i + 1 < end, bytes[i + 1] >= 0x30, bytes[i + 1] <= 0x39 {
       throw error("a number may not start with 0")
     }
     _ = digits(&self)
-    if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
+    if i < end, bytes[i] == UInt8(ascii: ".") {
       i += 1
       guard digits(&self) > 0 else { throw error("a number needs digits after '.'") }
     }
-    if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
+    if i < end, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
       i += 1
-      if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
+      if i < end, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
       guard digits(&self) > 0 else { throw error("a number needs digits in its exponent") }
     }
     let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
@@ -312,6 +485,14 @@ private struct _Reader {
 
   mutating func string() throws(JSONParseError) -> String {
     i += 1  // opening quote
+    // Fast path: no escapes.
+    var j = i
+    while j < end, bytes[j] != 0x22, bytes[j] != 0x5C, bytes[j] >= 0x20 { j += 1 }
+    if j < end, bytes[j] == 0x22 {
+      let s = String(decoding: UnsafeBufferPointer(rebasing: bytes[i..<j]), as: UTF8.self)
+      i = j + 1
+      return s
+    }
     var scalars = String.UnicodeScalarView()
     var runStart = i
     func flush(_ r: _Reader, _ scalars: inout String.UnicodeScalarView, _ from: Int) {
@@ -321,7 +502,7 @@ private struct _Reader {
             .unicodeScalars)
       }
     }
-    while i < bytes.count {
+    while i < end {
       let c = bytes[i]
       if c == UInt8(ascii: "\"") {
         flush(self, &scalars, runStart)
@@ -332,7 +513,7 @@ private struct _Reader {
       if c == UInt8(ascii: "\\") {
         flush(self, &scalars, runStart)
         i += 1
-        guard i < bytes.count else { break }
+        guard i < end else { break }
         switch bytes[i] {
         case UInt8(ascii: "\""): scalars.append("\"")
         case UInt8(ascii: "\\"): scalars.append("\\")
@@ -345,7 +526,7 @@ private struct _Reader {
         case UInt8(ascii: "u"):
           var code = try hex4()
           if (0xD800..<0xDC00).contains(code) {
-            guard i + 2 < bytes.count, bytes[i + 1] == UInt8(ascii: "\\"), bytes[i + 2] == UInt8(ascii: "u") else {
+            guard i + 2 < end, bytes[i + 1] == UInt8(ascii: "\\"), bytes[i + 2] == UInt8(ascii: "u") else {
               throw error("unpaired surrogate in a string")
             }
             i += 2
@@ -368,7 +549,7 @@ private struct _Reader {
 
   /// Reads the four hex digits after `\u`; leaves `i` on the last digit.
   mutating func hex4() throws(JSONParseError) -> UInt32 {
-    guard i + 4 < bytes.count else { throw error("the document ends early (truncated file?)") }
+    guard i + 4 < end else { throw error("the document ends early (truncated file?)") }
     var v: UInt32 = 0
     for _ in 0..<4 {
       i += 1

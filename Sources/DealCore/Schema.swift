@@ -25,6 +25,10 @@ public enum Relation: String, CaseIterable, Sendable, Comparable {
 
   public static func < (a: Relation, b: Relation) -> Bool { a.rawValue < b.rawValue }
 
+  /// Position of the name in alphabetical order (the order of canonical files).
+  public var sortIndex: Int { Relation.alphabetical.firstIndex(of: self)! }
+  static let alphabetical = Relation.allCases.sorted()
+
   /// The node kind (and types, if restricted) a relation may start from.
   public var from: (kind: NodeKind, types: [String]?) {
     switch self {

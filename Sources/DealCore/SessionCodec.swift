@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Reads and writes `.deal` files (SPEC §4): versioned, canonical JSON.
 ///
 /// Writing is canonical: keys sorted, nodes by id, edges by (from, rel, to),
@@ -26,37 +28,109 @@ public enum SessionCodec {
 
   public static func encode(_ file: SessionFile) -> String {
     let s = file.session
-    let nodes: [JSONValue] = s.graph.sortedNodes.map { n in
-      var o: [String: JSONValue] = ["id": .string(n.id), "kind": .string(n.kind.rawValue), "type": .string(n.type)]
-      if !n.attrs.isEmpty { o["attrs"] = .object(n.attrs.mapValues(\.json)) }
-      return .object(o)
+    let m = file.metadata
+    // The node and edge lists are most of a large file: write them on both
+    // cores, then splice them into the document.
+    final class Parts: @unchecked Sendable {
+      var nodes = JSONWriter(level: 1)
+      var edges = JSONWriter(level: 1)
     }
-    let edges: [JSONValue] = s.graph.sortedEdges.map { e in
-      var o: [String: JSONValue] = ["from": .string(e.from), "rel": .string(e.rel.rawValue), "to": .string(e.to)]
-      if !e.attrs.isEmpty { o["attrs"] = .object(e.attrs.mapValues(\.json)) }
-      return .object(o)
+    let parts = Parts()
+    let big = s.graph.nodeCount + s.graph.edgeCount > 2000
+    let work: (Int) -> Void = { part in
+      if part == 0 {
+        var w = JSONWriter(pretty: true, capacity: 64 + 160 * s.graph.edgeCount, level: 1)
+        w.beginArray()
+        for e in s.graph.sortedEdges {
+          w.beginObject()
+          writeAttributes(e.attrs, &w)
+          w.key("from"); w.string(e.from)
+          w.key("rel"); w.string(e.rel.rawValue)
+          w.key("to"); w.string(e.to)
+          w.endObject()
+        }
+        w.endArray()
+        parts.edges = w
+      } else {
+        var w = JSONWriter(pretty: true, capacity: 64 + 240 * s.graph.nodeCount, level: 1)
+        w.beginArray()
+        for n in s.graph.sortedNodes {
+          w.beginObject()
+          writeAttributes(n.attrs, &w)
+          w.key("id"); w.string(n.id)
+          w.key("kind"); w.string(n.kind.rawValue)
+          w.key("type"); w.string(n.type)
+          w.endObject()
+        }
+        w.endArray()
+        parts.nodes = w
+      }
     }
-    let doc: JSONValue = .object([
-      "format": .string(format),
-      "version": .number(Double(version)),
-      "dealsh_version": .string(file.metadata.dealshVersion),
-      "author": .string(file.metadata.author),
-      "created": .string(file.metadata.created),
-      "modified": .string(file.metadata.modified),
-      "revision": .number(Double(file.metadata.revision)),
-      "deal": .object([
-        "start": .string(s.deal.start.description),
-        "horizon": .number(Double(s.deal.horizon)),
-        "currency": .string(s.deal.currency),
-        "title": .string(s.deal.title),
-      ]),
-      "nodes": .array(nodes),
-      "edges": .array(edges),
-      "notes": .array(s.notes.map { .object(["text": .string($0.text), "author": .string($0.author), "time": .string($0.time)]) }),
-      "scenarios": .object(s.scenarios.mapValues { .object($0.mapValues { .number($0) }) }),
-      "journal": .array(file.journal.map { .string($0) }),
-    ])
-    return doc.serialized(pretty: true) + "\n"
+    if big { DispatchQueue.concurrentPerform(iterations: 2, execute: work) } else { work(0); work(1) }
+
+    // Keys in sorted order throughout.
+    var w = JSONWriter(pretty: true, capacity: 4096 + parts.nodes.bytes.count + parts.edges.bytes.count + 64 * file.journal.count)
+    w.beginObject()
+    w.key("author"); w.string(m.author)
+    w.key("created"); w.string(m.created)
+    w.key("deal")
+    w.beginObject()
+    w.key("currency"); w.string(s.deal.currency)
+    w.key("horizon"); w.number(Double(s.deal.horizon))
+    w.key("start"); w.string(s.deal.start.description)
+    w.key("title"); w.string(s.deal.title)
+    w.endObject()
+    w.key("dealsh_version"); w.string(m.dealshVersion)
+    w.key("edges"); w.raw(parts.edges)
+    w.key("format"); w.string(format)
+    w.key("journal")
+    w.beginArray()
+    for j in file.journal { w.string(j) }
+    w.endArray()
+    w.key("modified"); w.string(m.modified)
+    w.key("nodes"); w.raw(parts.nodes)
+    w.key("notes")
+    w.beginArray()
+    for n in s.notes {
+      w.beginObject()
+      w.key("author"); w.string(n.author)
+      w.key("text"); w.string(n.text)
+      w.key("time"); w.string(n.time)
+      w.endObject()
+    }
+    w.endArray()
+    w.key("revision"); w.number(Double(m.revision))
+    w.key("scenarios")
+    w.beginObject()
+    for (name, factors) in s.scenarios.sorted(by: { $0.key < $1.key }) {
+      w.key(name)
+      w.beginObject()
+      for (k, v) in factors.sorted(by: { $0.key < $1.key }) {
+        w.key(k)
+        w.number(v)
+      }
+      w.endObject()
+    }
+    w.endObject()
+    w.key("version"); w.number(Double(version))
+    w.endObject()
+    return w.text + "\n"
+  }
+
+  private static func writeAttributes(_ a: [String: AttrValue], _ w: inout JSONWriter) {
+    guard !a.isEmpty else { return }
+    w.key("attrs")
+    w.beginObject()
+    for (k, v) in a.sorted(by: { $0.key < $1.key }) {
+      w.key(k)
+      switch v {
+      case .number(let x): w.number(x)
+      case .bool(let b): w.bool(b)
+      case .date(let d): w.string(d.description)
+      case .text(let t): w.string(t)
+      }
+    }
+    w.endObject()
   }
 
   // MARK: Reading
@@ -68,7 +142,10 @@ public enum SessionCodec {
       throw DecodeError("file is larger than \(maxBytes >> 20) MiB")
     }
     let doc: JSONValue
-    do { doc = try JSONParser(maxDepth: maxDepth).parse(text) } catch {
+    do {
+      let parser = JSONParser(maxDepth: maxDepth)
+      doc = text.utf8.count > 1 << 20 ? try parser.parseObjectInParallel(text) : try parser.parse(text)
+    } catch {
       throw DecodeError("not valid JSON (\(error.description))")
     }
     guard case .object(let top) = doc else { throw DecodeError("not a dealsh session (the file is \(doc.typeName), not an object)") }
@@ -95,13 +172,15 @@ public enum SessionCodec {
 
   static func decodeCurrent(_ top: [String: JSONValue], schema: Schema) throws(DecodeError) -> SessionFile {
     try unknownKeys(top, allowed: topKeys, at: "the top level")
-    func str(_ o: [String: JSONValue], _ k: String, _ at: String, required: Bool = true) throws(DecodeError) -> String {
+    func str(
+      _ o: [String: JSONValue], _ k: String, _ at: @autoclosure () -> String, required: Bool = true
+    ) throws(DecodeError) -> String {
       guard let v = o[k] else {
-        if required { throw DecodeError("\(at): missing \"\(k)\"") }
+        if required { throw DecodeError("\(at()): missing \"\(k)\"") }
         return ""
       }
-      guard let s = v.stringValue else { throw DecodeError("\(at): \"\(k)\" must be a string, not \(v.typeName)") }
-      guard s.utf8.count <= 1 << 20 else { throw DecodeError("\(at): \"\(k)\" is too long") }
+      guard case .string(let s) = v else { throw DecodeError("\(at()): \"\(k)\" must be a string, not \(v.typeName)") }
+      guard s.utf8.count <= 1 << 20 else { throw DecodeError("\(at()): \"\(k)\" is too long") }
       return s
     }
 
@@ -125,51 +204,74 @@ public enum SessionCodec {
     let deal = Deal(start: start.month, horizon: horizon, currency: "USD", title: try str(d, "title", "\"deal\"", required: false))
 
     // Nodes.
-    var graph = DealGraph()
+    var nodeList: [Node] = []
+    var kinds: [String: Node] = [:]
+    var edgeSpecCache: [Relation: [String: AttributeSpec]] = [:]
+    var specCache: [String: [String: AttributeSpec]] = [:]
     guard case .array(let nodes)? = top["nodes"] ?? .array([]) else { throw DecodeError("\"nodes\" must be an array") }
     if nodes.count > maxNodes { throw DecodeError("more than \(maxNodes) nodes") }
+    nodeList.reserveCapacity(nodes.count)
+    kinds.reserveCapacity(nodes.count)
     for (i, nv) in nodes.enumerated() {
-      let at = "node \(i + 1)"
-      guard case .object(let n) = nv else { throw DecodeError("\(at): must be an object") }
-      try unknownKeys(n, allowed: ["id", "kind", "type", "attrs"], at: at)
-      let id = try str(n, "id", at)
-      let at2 = "node '\(id)'"
-      guard DealGraph.isValidID(id) else { throw DecodeError("\(at): invalid id \"\(id)\"") }
-      let kindText = try str(n, "kind", at2)
+      func at() -> String { "node \(i + 1)" }
+      guard case .object(let n) = nv else { throw DecodeError("\(at()): must be an object") }
+      try unknownKeys(n, allowed: nodeKeys, at: at())
+      let id = try str(n, "id", at())
+      func at2() -> String { "node '\(id)'" }
+      guard DealGraph.isValidID(id) else { throw DecodeError("\(at()): invalid id \"\(id)\"") }
+      let kindText = try str(n, "kind", at2())
       guard let kind = NodeKind(rawValue: kindText) else {
-        throw DecodeError("\(at2): unknown kind \"\(kindText)\"\(Suggest.clause(for: kindText, in: NodeKind.allCases.map(\.rawValue)))")
+        throw DecodeError("\(at2()): unknown kind \"\(kindText)\"\(Suggest.clause(for: kindText, in: NodeKind.allCases.map(\.rawValue)))")
       }
-      let type = try str(n, "type", at2)
+      let type = try str(n, "type", at2())
       guard schema.types[kind]?.contains(type) == true else {
-        throw DecodeError("\(at2): unknown \(kind.rawValue) type \"\(type)\"\(Suggest.clause(for: type, in: schema.types[kind] ?? []))")
+        throw DecodeError("\(at2()): unknown \(kind.rawValue) type \"\(type)\"\(Suggest.clause(for: type, in: schema.types[kind] ?? []))")
       }
-      let specs = schema.attributes(kind: kind, type: type)
-      let attrs = try attributes(n["attrs"], specs: specs, at: at2)
-      guard graph[id] == nil else { throw DecodeError("\(at2): duplicate id") }
-      do { try graph.add(Node(id: id, kind: kind, type: type, attrs: attrs)) } catch {
-        throw DecodeError("\(at2): \(error.message)")
+      let slot = kindText + "/" + type
+      let specs: [String: AttributeSpec]
+      if let cached = specCache[slot] { specs = cached } else {
+        specs = Dictionary(schema.attributes(kind: kind, type: type).map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        specCache[slot] = specs
       }
+      let attrs = try attributes(n["attrs"], specs: specs, at: at2())
+      guard kinds[id] == nil else { throw DecodeError("\(at2()): duplicate id") }
+      let node = Node(id: id, kind: kind, type: type, attrs: attrs)
+      kinds[id] = Node(id: id, kind: kind, type: type)
+      nodeList.append(node)
     }
 
     // Edges.
     guard case .array(let edges)? = top["edges"] ?? .array([]) else { throw DecodeError("\"edges\" must be an array") }
     if edges.count > maxNodes * 4 { throw DecodeError("too many edges") }
+    var edgeList: [Edge] = []
+    edgeList.reserveCapacity(edges.count)
+    var seen = Set<EdgeKey>(minimumCapacity: edges.count)
     for (i, ev) in edges.enumerated() {
-      let at = "edge \(i + 1)"
-      guard case .object(let e) = ev else { throw DecodeError("\(at): must be an object") }
-      try unknownKeys(e, allowed: ["from", "rel", "to", "attrs"], at: at)
-      let from = try str(e, "from", at), relText = try str(e, "rel", at), to = try str(e, "to", at)
+      func at() -> String { "edge \(i + 1)" }
+      guard case .object(let e) = ev else { throw DecodeError("\(at()): must be an object") }
+      try unknownKeys(e, allowed: edgeKeys, at: at())
+      let from = try str(e, "from", at()), relText = try str(e, "rel", at()), to = try str(e, "to", at())
       guard let rel = Relation(rawValue: relText) else {
-        throw DecodeError("\(at): unknown relation \"\(relText)\"\(Suggest.clause(for: relText, in: Relation.allCases.map(\.rawValue)))")
+        throw DecodeError("\(at()): unknown relation \"\(relText)\"\(Suggest.clause(for: relText, in: Relation.allCases.map(\.rawValue)))")
       }
-      let at2 = "edge '\(from) \(relText) \(to)'"
-      guard graph[from] != nil else { throw DecodeError("\(at2): dangling edge, no node '\(from)'") }
-      guard graph[to] != nil else { throw DecodeError("\(at2): dangling edge, no node '\(to)'") }
-      let attrs = try attributes(e["attrs"], specs: schema.edgeAttributes[rel] ?? [], at: at2)
-      do { try graph.link(Edge(EdgeKey(from: from, rel: rel, to: to), attrs: attrs)) } catch {
-        throw DecodeError("\(at2): \(error.message)")
+      func at2() -> String { "edge '\(from) \(relText) \(to)'" }
+      guard let a = kinds[from] else { throw DecodeError("\(at2()): dangling edge, no node '\(from)'") }
+      guard let b = kinds[to] else { throw DecodeError("\(at2()): dangling edge, no node '\(to)'") }
+      do { try DealGraph.checkEnds(rel, a, b) } catch { throw DecodeError("\(at2()): \(error.message)") }
+      if from == to { throw DecodeError("\(at2()): an edge cannot join a node to itself") }
+      let key = EdgeKey(from: from, rel: rel, to: to)
+      guard seen.insert(key).inserted else { throw DecodeError("\(at2()): duplicate edge") }
+      let edgeSpecs: [String: AttributeSpec]
+      if let cached = edgeSpecCache[rel] { edgeSpecs = cached } else {
+        edgeSpecs = Dictionary((schema.edgeAttributes[rel] ?? []).map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        edgeSpecCache[rel] = edgeSpecs
       }
+      let attrs = e["attrs"] == nil ? [:] : try attributes(e["attrs"], specs: edgeSpecs, at: at2())
+      edgeList.append(Edge(key, attrs: attrs))
     }
+
+    let graph: DealGraph
+    do { graph = try DealGraph(checkedNodes: nodeList, edges: edgeList) } catch { throw DecodeError(error.message) }
 
     // Notes.
     var notes: [Note] = []
@@ -218,34 +320,46 @@ public enum SessionCodec {
     return Int(x)
   }
 
-  static func unknownKeys(_ o: [String: JSONValue], allowed: Set<String>, at: String) throws(DecodeError) {
+  static let nodeKeys: Set<String> = ["id", "kind", "type", "attrs"]
+  static let edgeKeys: Set<String> = ["from", "rel", "to", "attrs"]
+
+  static func unknownKeys(
+    _ o: [String: JSONValue], allowed: Set<String>, at: @autoclosure () -> String
+  ) throws(DecodeError) {
+    // Cheap when every key is known: count the allowed keys present.
+    var known = 0
+    for k in allowed where o[k] != nil { known += 1 }
+    guard known != o.count else { return }
     for k in o.keys.sorted() where !allowed.contains(k) {
-      throw DecodeError("\(at): unknown key \"\(k)\"\(Suggest.clause(for: k, in: allowed))")
+      throw DecodeError("\(at()): unknown key \"\(k)\"\(Suggest.clause(for: k, in: allowed))")
     }
   }
 
-  static func attributes(_ v: JSONValue?, specs: [AttributeSpec], at: String) throws(DecodeError) -> [String: AttrValue] {
+  static func attributes(
+    _ v: JSONValue?, specs: [String: AttributeSpec], at: @autoclosure () -> String
+  ) throws(DecodeError) -> [String: AttrValue] {
     guard let v else { return [:] }
-    guard case .object(let o) = v else { throw DecodeError("\(at): \"attrs\" must be an object") }
+    guard case .object(let o) = v else { throw DecodeError("\(at()): \"attrs\" must be an object") }
     var out: [String: AttrValue] = [:]
-    for (k, raw) in o.sorted(by: { $0.key < $1.key }) {
-      guard let spec = specs.first(where: { $0.key == k }) else {
-        throw DecodeError("\(at): unknown attribute \"\(k)\"\(Suggest.clause(for: k, in: specs.map(\.key)))")
+    out.reserveCapacity(o.count)
+    for (k, raw) in o {
+      guard let spec = specs[k] else {
+        throw DecodeError("\(at()): unknown attribute \"\(k)\"\(Suggest.clause(for: k, in: specs.keys.sorted()))")
       }
       let value: AttrValue
       switch (spec.type, raw) {
       case (.number, .number(let x)): value = .number(x)
       case (.bool, .bool(let b)): value = .bool(b)
       case (.date, .string(let s)):
-        guard let d = CalendarDate(parsing: s) else { throw DecodeError("\(at): \"\(k)\": \"\(s)\" is not a real date") }
+        guard let d = CalendarDate(parsing: s) else { throw DecodeError("\(at()): \"\(k)\": \"\(s)\" is not a real date") }
         value = .date(d)
       case (.choice, .string(let s)), (.text, .string(let s)):
-        guard s.utf8.count <= 1 << 16 else { throw DecodeError("\(at): \"\(k)\" is too long") }
+        guard s.utf8.count <= 1 << 16 else { throw DecodeError("\(at()): \"\(k)\" is too long") }
         value = .text(s)
       default:
-        throw DecodeError("\(at): \"\(k)\" must be \(spec.type.summary), not \(raw.typeName)")
+        throw DecodeError("\(at()): \"\(k)\" must be \(spec.type.summary), not \(raw.typeName)")
       }
-      if let why = spec.check(value) { throw DecodeError("\(at): \"\(k)\": \(why)") }
+      if let why = spec.check(value) { throw DecodeError("\(at()): \"\(k)\": \(why)") }
       out[k] = value
     }
     return out

@@ -76,13 +76,54 @@ enum FileIO {
     }
   }
 
-  /// FNV-1a of a text's bytes: cheap, stable fingerprint of file content.
-  static func fingerprint(_ text: String) -> UInt64 {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for b in text.utf8 {
-      h ^= UInt64(b)
-      h = h &* 0x100_0000_01b3
+  /// What a file looked like when it was read or written, to tell later
+  /// whether someone else changed it.
+  struct DiskState: Equatable {
+    var fingerprint: UInt64
+    var size: Int
+    var inode: UInt64
+    var mtimeSeconds: Int
+    var mtimeNanoseconds: Int
+  }
+
+  /// The state of `path` now, given its content's fingerprint.
+  static func diskState(_ path: String, fingerprint: UInt64) -> DiskState? {
+    var st = stat()
+    guard stat(path, &st) == 0 else { return nil }
+    return DiskState(
+      fingerprint: fingerprint, size: Int(st.st_size), inode: UInt64(st.st_ino),
+      mtimeSeconds: Int(st.st_mtim.tv_sec), mtimeNanoseconds: Int(st.st_mtim.tv_nsec))
+  }
+
+  /// Whether `path` still holds what `known` describes: the same inode,
+  /// size and modification time, else the same content.
+  static func unchanged(_ path: String, since known: DiskState) -> Bool {
+    var st = stat()
+    guard stat(path, &st) == 0 else { return false }
+    if UInt64(st.st_ino) == known.inode, Int(st.st_size) == known.size, Int(st.st_mtim.tv_sec) == known.mtimeSeconds,
+      Int(st.st_mtim.tv_nsec) == known.mtimeNanoseconds
+    {
+      return true
     }
-    return h
+    guard let text = try? read(path) else { return false }
+    return fingerprint(text) == known.fingerprint
+  }
+
+  /// A stable 64-bit fingerprint of a text's bytes (FNV-1a over 8-byte
+  /// words, then over the tail): cheap enough for multi-megabyte files.
+  static func fingerprint(_ text: String) -> UInt64 {
+    var text = text
+    return text.withUTF8 { buf -> UInt64 in
+      var h: UInt64 = 0xcbf2_9ce4_8422_2325
+      let prime: UInt64 = 0x100_0000_01b3
+      let words = buf.count / 8
+      let raw = UnsafeRawBufferPointer(buf)
+      for k in 0..<words {
+        h = (h ^ raw.loadUnaligned(fromByteOffset: k * 8, as: UInt64.self)) &* prime
+        h ^= h >> 29
+      }
+      for k in (words * 8)..<buf.count { h = (h ^ UInt64(buf[k])) &* prime }
+      return h ^ UInt64(buf.count)
+    }
   }
 }

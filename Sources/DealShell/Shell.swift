@@ -52,7 +52,7 @@ public final class Shell {
   public internal(set) var path: String?
   /// A fingerprint of the file's bytes as last read or written, to detect
   /// that someone else changed it since (stale save).
-  var diskFingerprint: UInt64?
+  var diskState: FileIO.DiskState?
 
   struct Snapshot {
     var session: Session
@@ -209,7 +209,7 @@ public final class Shell {
   }
 
   /// Replaces the whole session (open, new): history starts again.
-  func replace(with file: SessionFile?, path: String?, fingerprint: UInt64?) {
+  func replace(with file: SessionFile?, path: String?, disk: FileIO.DiskState?) {
     if let file {
       session = file.session
       journal = file.journal
@@ -220,7 +220,7 @@ public final class Shell {
       metadata = nil
     }
     self.path = path
-    diskFingerprint = fingerprint
+    diskState = disk
     undoStack.removeAll()
     redoStack.removeAll()
     changeID = nextChangeID
@@ -230,10 +230,10 @@ public final class Shell {
   }
 
   /// Marks the current state as saved.
-  func markSaved(path: String, metadata: SessionMetadata, fingerprint: UInt64) {
+  func markSaved(path: String, metadata: SessionMetadata, disk: FileIO.DiskState?) {
     self.path = path
     self.metadata = metadata
-    diskFingerprint = fingerprint
+    diskState = disk
     savedChangeID = changeID
     onReset?()
   }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import DealCore
@@ -41,6 +42,23 @@ struct JSONTests {
     let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
     #expect(throws: JSONParseError.self) { try JSONParser(maxDepth: 64).parse(deep) }
     #expect(throws: Never.self) { try JSONParser(maxDepth: 128).parse(deep) }
+  }
+
+  @Test("the parallel reader of large objects gives the same value, and falls back on errors")
+  func parallel() throws {
+    var members: [String: JSONValue] = [:]
+    for k in 0..<50 {
+      members["k\(k)"] = .array((0..<200).map { i in ["id": .string("n\(i) \"q\" \\ ,}]"), "v": .number(Double(i) / 7), "b": .bool(i % 2 == 0)] })
+    }
+    members["scalar"] = 42
+    members["text"] = "a, } ] string"
+    let doc = JSONValue.object(members)
+    let text = doc.serialized()
+    #expect(try JSONParser().parseObjectInParallel(text) == doc)
+    #expect(try JSONParser().parseObjectInParallel(doc.serialized(pretty: false)) == doc)
+    for broken in [String(text.dropLast(10)), text.replacingOccurrences(of: "\"k7\"", with: "\"k8\""), "{\"a\": 1,}"] {
+      #expect(throws: JSONParseError.self) { try JSONParser().parseObjectInParallel(broken) }
+    }
   }
 
   @Test("errors carry line and column")

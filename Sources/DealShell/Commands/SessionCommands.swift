@@ -25,7 +25,7 @@ enum SessionCommands {
       flags: [FlagSpec("force", help: "do not ask about unsaved changes")], effects: .controlsShell
     ) { inv, ctx in
       try confirmDiscard(shell, ctx, force: inv.has("force"))
-      shell.replace(with: nil, path: nil, fingerprint: nil)
+      shell.replace(with: nil, path: nil, disk: nil)
       let title = inv.positionals.joined(separator: " ")
       if !title.isEmpty {
         var s = shell.session
@@ -74,7 +74,7 @@ enum SessionCommands {
       let path = shell.environment.sessionPath(arg)
       let (file, fp) = try shell.readSession(path)
       try confirmDiscard(shell, ctx, force: false)
-      shell.replace(with: file, path: path, fingerprint: fp)
+      shell.replace(with: file, path: path, disk: FileIO.diskState(path, fingerprint: fp))
       let s = shell.session
       return CommandOutput(
         text: "opened '\(path)': \(s.deal.title.isEmpty ? "untitled" : "\"\(s.deal.title)\""), \(count(s.graph.nodeCount, "node")), \(count(s.graph.edgeCount, "edge")), revision \(file.metadata.revision)",
@@ -218,11 +218,10 @@ extension Shell {
     }
     let exists = FileManager.default.fileExists(atPath: target)
     if exists && !force {
-      let onDisk = try? FileIO.read(target)
       let sameFile = target == path
-      if sameFile, let onDisk, let fp = diskFingerprint, FileIO.fingerprint(onDisk) != fp {
+      if sameFile, let known = diskState, !FileIO.unchanged(target, since: known) {
         var who = ""
-        if let onDisk = Optional(onDisk), let other = try? SessionCodec.decode(onDisk, schema: schema) {
+        if let onDisk = try? FileIO.read(target), let other = try? SessionCodec.decode(onDisk, schema: schema) {
           who = " (revision \(other.metadata.revision), saved by \(other.metadata.author) at \(other.metadata.modified))"
         }
         throw DealError(
@@ -245,7 +244,7 @@ extension Shell {
     if metadata == nil { meta.created = now }
     let text = SessionCodec.encode(SessionFile(session: session, journal: journal, metadata: meta))
     try FileIO.writeAtomically(text, to: target)
-    markSaved(path: target, metadata: meta, fingerprint: FileIO.fingerprint(text))
+    markSaved(path: target, metadata: meta, disk: FileIO.diskState(target, fingerprint: FileIO.fingerprint(text)))
     return (target, meta)
   }
 }
