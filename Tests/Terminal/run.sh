@@ -110,5 +110,5 @@ check "dealsh FILE.deal opens the session" wait_for "acme  entity  sponsor"
 keys 'quit' Enter
 wait_for "SHELL-EXITED"
 
-echo "terminal tests: $passed passed, $failed failed"
+echo "terminal: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
