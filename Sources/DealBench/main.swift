@@ -135,3 +135,24 @@ report(
 print(String(format: "     (CPU time of the same runs: %.0f ms median, best wall %.0f ms; a shared VM adds steal time to wall time)", median(openSaveCPU), openSave.min() ?? 0))
 try? FileManager.default.removeItem(atPath: dir)
 
+
+// 4. depreciate of 1,000 GPU assets over 120 months.
+do {
+  let s = quietShell()
+  _ = s.execute("deal start=2025-01 horizon=120")
+  let models = ["A100", "H100", "H200", "B200", "GB200"]
+  let methods = ["straight", "ddb", "syd", "macrs5", "straight"]
+  for i in 0..<1000 {
+    _ = s.execute(
+      "add asset g\(i) type=gpu model=\(models[i % 5]) units=\(512 + i) unit_cost=$30k life=\(36 + i % 48) method=\(methods[i % 5]) acquired=2025-\(String(format: "%02d", 1 + i % 12))")
+  }
+  guard s.session.graph.nodeCount == 1000 else { fatalError("depreciate bench: setup failed") }
+  var times: [Double] = []
+  for _ in 0..<9 {
+    let t0 = now()
+    _ = try? s.runCommand("depreciate --json")
+    times.append((now() - t0) * 1000)
+  }
+  let m = median(times)
+  report("depreciate, 1,000 GPU assets × 120 months", String(format: "%.1f ms median", m), target: "≤ 20 ms", ok: m <= 20)
+}

@@ -150,10 +150,26 @@ public struct Shorthand: Sendable {
 /// SPEC §3; plugins may add attributes (e.g. `method` on a GPU asset) when
 /// they register.
 public struct Schema: Sendable {
-  public private(set) var types: [NodeKind: [String]]
-  private var attributes: [String: [AttributeSpec]]  // "kind" or "kind/type"
-  public private(set) var edgeAttributes: [Relation: [AttributeSpec]]
-  public private(set) var shorthands: [NodeKind: [Shorthand]]
+  public private(set) var types: [NodeKind: [String]] = [:]
+  private var attributes: [String: [AttributeSpec]] = [:]  // "kind" or "kind/type"
+  public private(set) var edgeAttributes: [Relation: [AttributeSpec]] = [:]
+  public private(set) var shorthands: [NodeKind: [Shorthand]] = [:]
+  /// Per "kind/type": the merged attribute list and a lookup by key, kept
+  /// up to date by `extend` (lookups are on every hot path).
+  private var merged: [String: [AttributeSpec]] = [:]
+  private var byKey: [String: [String: AttributeSpec]] = [:]
+
+  private mutating func reindex() {
+    merged = [:]
+    byKey = [:]
+    for (kind, ts) in types {
+      for t in ts {
+        let list = (attributes[Schema.slot(kind, nil)] ?? []) + (attributes[Schema.slot(kind, t)] ?? [])
+        merged[Schema.slot(kind, t)] = list
+        byKey[Schema.slot(kind, t)] = Dictionary(list.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+      }
+    }
+  }
 
   private static func slot(_ kind: NodeKind, _ type: String?) -> String {
     type.map { "\(kind.rawValue)/\($0)" } ?? kind.rawValue
@@ -162,11 +178,11 @@ public struct Schema: Sendable {
   /// The attributes a node of this kind and type may carry, in the order
   /// they are documented.
   public func attributes(kind: NodeKind, type: String) -> [AttributeSpec] {
-    (attributes[Schema.slot(kind, nil)] ?? []) + (attributes[Schema.slot(kind, type)] ?? [])
+    merged[Schema.slot(kind, type)] ?? []
   }
 
   public func attribute(kind: NodeKind, type: String, key: String) -> AttributeSpec? {
-    attributes(kind: kind, type: type).first { $0.key == key }
+    byKey[Schema.slot(kind, type)]?[key]
   }
 
   /// Adds attributes for nodes of `kind` (and `type`, if given).
@@ -180,6 +196,7 @@ public struct Schema: Sendable {
       }
       attributes[slot, default: []].append(spec)
     }
+    reindex()
   }
 
   /// The default value of `key` for a node, resolved against the node's
@@ -200,7 +217,7 @@ public struct Schema: Sendable {
 
   /// The standard schema of SPEC §3.
   public static let standard: Schema = {
-    var s = Schema(types: [:], attributes: [:], edgeAttributes: [:], shorthands: [:])
+    var s = Schema()
     s.types = [
       .entity: ["sponsor", "spv", "miner", "neocloud", "tenant", "lender", "guarantor"],
       .asset: ["gpu", "crypto", "site", "cash"],
@@ -326,6 +343,7 @@ public struct Schema: Sendable {
         Shorthand(key: "guarantor", relation: .guarantees, newNodeIsFrom: false),
       ],
     ]
+    s.reindex()
     return s
   }()
 }

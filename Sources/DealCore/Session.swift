@@ -36,12 +36,32 @@ public struct Session: Equatable, Sendable {
     return schema.defaultValue(of: spec, attrs: node.attrs, deal: deal)
   }
 
+  /// A reader of one node's values (explicit, else default) that looks the
+  /// node up once: for code that reads many attributes of many nodes.
+  public func values(of id: String, schema: Schema) -> NodeValues? {
+    guard let node = graph[id] else { return nil }
+    return NodeValues(node: node, schema: schema, deal: deal)
+  }
+
   /// All attributes of a node with defaults filled in, in schema order.
   public func effectiveAttributes(of node: Node, schema: Schema) -> [(spec: AttributeSpec, value: AttrValue?, isDefault: Bool)] {
     schema.attributes(kind: node.kind, type: node.type).map { spec in
       if let v = node.attrs[spec.key] { return (spec, v, false) }
       return (spec, schema.defaultValue(of: spec, attrs: node.attrs, deal: deal), true)
     }
+  }
+}
+
+/// One node's attribute values, explicit or default.
+public struct NodeValues {
+  public let node: Node
+  let schema: Schema
+  let deal: Deal
+
+  public subscript(key: String) -> AttrValue? {
+    if let v = node.attrs[key] { return v }
+    guard let spec = schema.attribute(kind: node.kind, type: node.type, key: key) else { return nil }
+    return schema.defaultValue(of: spec, attrs: node.attrs, deal: deal)
   }
 }
 

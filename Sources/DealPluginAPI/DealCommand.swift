@@ -176,19 +176,25 @@ public struct CommandSpec {
 }
 
 /// What a command prints: a text for people and a JSON document for
-/// scripts. The shell prints one of them.
+/// scripts. The shell prints one of them, so each is made only when asked
+/// for (a table of a thousand assets is not drawn for `--json`).
 public struct CommandOutput {
-  public var text: String
-  public var json: JSONValue
+  private let makeText: () -> String
+  private let makeJSON: () -> JSONValue
+  public var text: String { makeText() }
+  public var json: JSONValue { makeJSON() }
   /// The command ran but its answer is "no" (e.g. `check` found errors):
   /// exit status 1, nothing was changed.
   public var failed: Bool
   /// Files the command wrote besides its output (e.g. `--csv`).
   public var files: [String]
 
-  public init(text: String, json: JSONValue, failed: Bool = false, files: [String] = []) {
-    self.text = text
-    self.json = json
+  public init(
+    text: @autoclosure @escaping () -> String, json: @autoclosure @escaping () -> JSONValue, failed: Bool = false,
+    files: [String] = []
+  ) {
+    makeText = text
+    makeJSON = json
     self.failed = failed
     self.files = files
   }

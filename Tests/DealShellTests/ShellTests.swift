@@ -128,7 +128,7 @@ struct ShellTests {
         error: add: unknown key 'untis' for asset (gpu) (did you mean 'units'?)
           add asset fleet type=gpu untis=5
                                    ^~~~~
-        hint: keys: model, units, unit_cost, acquired, life, salvage, kw, cooling, rack_kw, opex, owner, site, pledged_to
+        hint: keys: model, units, unit_cost, acquired, life, salvage, kw, cooling, rack_kw, opex, method, convention, obsolescence, owner, site, pledged_to
         """)
     #expect(
       t.run("shw neo").output == """

@@ -165,9 +165,8 @@ enum GraphCommands {
       changes.append("\(key)=\(spec.type.display(v))")
     }
     try ctx.modify { try $0.graph.setAttributes(of: id, attrs) }
-    return CommandOutput(
-      text: "set \(id): " + changes.joined(separator: ", "),
-      json: showJSON(ctx.session.graph[id]!, ctx.session, ctx.schema))
+    let (s, schema) = (ctx.session, ctx.schema)
+    return CommandOutput(text: "set \(id): " + changes.joined(separator: ", "), json: showJSON(s.graph[id]!, s, schema))
   }
 
   static let unset = CommandSpec(
@@ -199,9 +198,8 @@ enum GraphCommands {
       removed.append(key)
     }
     try ctx.modify { try $0.graph.setAttributes(of: id, attrs) }
-    return CommandOutput(
-      text: "unset \(id): " + removed.joined(separator: ", "),
-      json: showJSON(ctx.session.graph[id]!, ctx.session, ctx.schema))
+    let (s, schema) = (ctx.session, ctx.schema)
+    return CommandOutput(text: "unset \(id): " + removed.joined(separator: ", "), json: showJSON(s.graph[id]!, s, schema))
   }
 
   // MARK: rm
@@ -330,7 +328,8 @@ enum GraphCommands {
       let lien = e.attrs["lien"].map { " (lien \(Int($0.number!)))" } ?? ""
       lines.append("  \(e.key)\(lien)")
     }
-    return CommandOutput(text: lines.joined(separator: "\n"), json: showJSON(node, ctx.session, ctx.schema))
+    let (s, schema) = (ctx.session, ctx.schema)
+    return CommandOutput(text: lines.joined(separator: "\n"), json: showJSON(node, s, schema))
   }
 
   // MARK: graph / check

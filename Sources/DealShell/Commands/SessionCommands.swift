@@ -184,7 +184,8 @@ enum SessionCommands {
     if !text.isEmpty {
       let n = Note(text: text, author: ctx.host.author, time: ctx.host.now())
       ctx.modify { $0.notes.append(n) }
-      return CommandOutput(text: "note \(ctx.session.notes.count) added", json: ["added": ["text": .string(n.text), "author": .string(n.author), "time": .string(n.time)]])
+      let count = ctx.session.notes.count
+      return CommandOutput(text: "note \(count) added", json: ["added": ["text": .string(n.text), "author": .string(n.author), "time": .string(n.time)]])
     }
     let notes = ctx.session.notes
     let lines = notes.enumerated().map { "\($0.offset + 1). \($0.element.text)" + ($0.element.author.isEmpty ? "" : "  — \($0.element.author), \($0.element.time)") }

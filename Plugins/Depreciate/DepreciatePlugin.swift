@@ -1,0 +1,196 @@
+import DealCore
+import DealPluginAPI
+
+/// `depreciate`: what the collateral is worth month by month, once GPU
+/// obsolescence and rent deflation are priced in (SPEC §5).
+public struct DepreciatePlugin: DealPlugin {
+  public init() {}
+  public var name: String { "depreciate" }
+  public var version: String { "0.1.0" }
+
+  public func extend(schema: inout Schema) throws(DealError) {
+    try schema.extend(
+      kind: .asset, type: "gpu",
+      with: [
+        AttributeSpec(
+          "method", .choice(Valuation.methods), default: .value(.text("straight")),
+          help: "depreciation method for depreciate (straight, ddb, syd, macrs5, rental)"),
+        AttributeSpec(
+          "convention", .choice(["half-year", "mid-quarter"]), default: .value(.text("half-year")),
+          help: "MACRS convention"),
+        AttributeSpec(
+          "obsolescence", .text, help: "launch step-downs replacing the calendar: \"2026-09:-20%,...\" or none",
+          validate: { v in
+            guard case .text(let t) = v else { return nil }
+            if case .failure(let why) = Obsolescence.parse(t) { return why.reason }
+            return nil
+          }),
+      ])
+  }
+
+  public var commands: [CommandSpec] { [depreciate] }
+
+  static let usage =
+    "depreciate [ID ...] [method=straight|ddb|syd|macrs5|rental] [life=N] [discount=R] [obsolescence=\"DATE:-25%,...\"|none] [convention=half-year|mid-quarter] [--monthly] [--chart] [--csv FILE]"
+
+  var depreciate: CommandSpec {
+    CommandSpec(
+      name: "depreciate", abstract: "collateral value curves: book value and market value, month by month",
+      usage: Self.usage,
+      discussion: """
+        Book value follows the method over the asset's life down to salvage × cost (macrs5: the IRS
+        5-year table; rental: the discounted net income of the leases covering the fleet). Market value
+        is the book value times the step-downs at architecture launches (the calendar: 2025-01 Blackwell,
+        2025-09 Blackwell Ultra, 2026-09 Rubin, 2027-09 Rubin Ultra, 2028-09 Feynman; see README), unless
+        obsolescence= replaces them. Crypto is amount × price, cash at face. Values are for the whole
+        asset, one per month-end; the table shows year-ends, --monthly every month.
+        """,
+      examples: [
+        "depreciate", "depreciate fleet method=ddb --monthly", "depreciate method=rental discount=15%",
+        "depreciate obsolescence=\"2026-09:-30%\"", "depreciate fleet method=macrs5 convention=mid-quarter",
+        "depreciate --chart", "depreciate --csv values.csv",
+      ],
+      arguments: [ArgumentSpec("ID", .nodeIDs(.asset), repeats: true)],
+      options: [
+        OptionSpec("method", "METHOD", help: "straight, ddb, syd, macrs5 or rental (default: each asset's own)", completion: .values(Valuation.methods)),
+        OptionSpec("life", "MONTHS", help: "useful life (default: each asset's own)"),
+        OptionSpec("discount", "RATE", help: "annual discount rate of the rental method (default 12%)"),
+        OptionSpec("obsolescence", "LIST", help: "step-downs DATE:CHANGE,... replacing the calendar, or none"),
+        OptionSpec("convention", "NAME", help: "MACRS convention: half-year or mid-quarter", completion: .values(["half-year", "mid-quarter"])),
+      ],
+      flags: [
+        FlagSpec("monthly", help: "one row per month instead of per year-end"),
+        FlagSpec("chart", help: "draw market value against time"),
+        FlagSpec("csv", value: "FILE", help: "write the monthly table as CSV"),
+      ]
+    ) { inv, ctx in
+      try run(inv, &ctx)
+    }
+  }
+
+  func run(_ inv: Invocation, _ ctx: inout CommandContext) throws(DealError) -> CommandOutput {
+    let s = ctx.session
+    var o = ValuationOptions()
+    if let m = inv.option("method") {
+      guard Valuation.methods.contains(m) else {
+        throw DealError.unknownName("method", m, valid: Valuation.methods, subject: .value("method"))
+      }
+      o.method = m
+    }
+    o.life = try inv.integer("life", NumberSpec(.months, min: 1, max: 1200))
+    if let d = try inv.number("discount", NumberSpec(.annualRate, min: 0, max: 1)) { o.discount = d }
+    if let c = inv.option("convention") {
+      guard ["half-year", "mid-quarter"].contains(c) else {
+        throw DealError.unknownName("convention", c, valid: ["half-year", "mid-quarter"], subject: .value("convention"))
+      }
+      o.convention = c
+    }
+    if let text = inv.option("obsolescence") {
+      switch Obsolescence.parse(text) {
+      case .failure(let why):
+        throw DealError(.invalid, "invalid value for 'obsolescence': \(why.reason)", subject: .value("obsolescence"))
+      case .success(let steps):
+        let first = s.deal.start, last = s.deal.start + (s.deal.horizon - 1)
+        for st in steps where st.month < first || st.month > last {
+          throw DealError(
+            .invalid, "obsolescence date \(st.month) is outside the deal (\(first) to \(last))", subject: .value("obsolescence"))
+        }
+        o.obsolescence = steps
+      }
+    }
+    for (n, id) in inv.positionals.enumerated() where s.graph[id] == nil {
+      throw DealError.unknownNode(id, in: s.graph.nodes.keys, subject: .word(inv.positionalIndices[n]))
+    }
+    let curves = try Valuation.curves(s, schema: ctx.schema, ids: inv.positionals, options: o)
+    guard !curves.isEmpty else {
+      throw DealError(.invalid, "no GPU, crypto or cash assets to value", hint: "add one with 'add asset ID type=gpu ...'")
+    }
+    let horizon = s.deal.horizon
+    var total = [Double](repeating: 0, count: horizon)
+    for c in curves { for i in 0..<horizon { total[i] += c.market[i] } }
+
+    // JSON: every month. Made only when asked for.
+    func makeJSON() -> JSONValue {
+      func cents(_ xs: [Double]) -> JSONValue { .array(xs.map { .number(($0 * 100).rounded() / 100) }) }
+      var assets: [String: JSONValue] = [:]
+      for c in curves {
+        assets[c.id] = [
+          "type": .string(c.type), "cost": .number(c.cost), "method": .string(c.description),
+          "book_value": cents(c.book), "market_value": cents(c.market),
+          "step_downs": .array(c.steps.map { ["month": .string($0.month.description), "change": .number($0.change), "name": .string($0.name)] }),
+        ]
+      }
+      return [
+        "start": .string(s.deal.start.description), "months": .number(Double(horizon)), "assets": .object(assets),
+        "total_market_value": cents(total),
+      ]
+    }
+
+    // The table: year-ends (and the last month), or every month.
+    let monthly = inv.has("monthly"), chart = inv.has("chart"), terminal = ctx.terminal
+    func makeText() -> String {
+      let rows: [Int] = monthly ? Array(1...horizon) : Array(Set(Array(stride(from: 12, through: horizon, by: 12)) + [horizon])).sorted()
+      var lines: [String] = []
+      for c in curves {
+        var line = "\(c.id): \(c.description)"
+        if c.type == "gpu" {
+          line += "; cost \(Format.money(c.cost))"
+          line += c.steps.isEmpty ? "; no step-downs" : "; step-downs " + c.steps.map { "\($0.month) \(Format.percent($0.change))" }.joined(separator: ", ")
+        }
+        lines.append(line)
+      }
+      lines.append("")
+      if curves.filter({ $0.type == "gpu" }).count <= 3 {
+        // Months down, assets across.
+        var headers = ["MONTH", "DATE"]
+        for c in curves { headers += c.type == "gpu" ? ["\(c.id) BOOK_USD", "\(c.id) MARKET_USD"] : ["\(c.id) USD"] }
+        if curves.count > 1 { headers.append("TOTAL MARKET_USD") }
+        var table = TextTable(headers, aligns: headers.map { _ in .right })
+        for m in rows {
+          var r = [String(m), (s.deal.start + (m - 1)).description]
+          for c in curves {
+            r += c.type == "gpu"
+              ? [Format.grouped(c.book[m - 1], decimals: 0), Format.grouped(c.market[m - 1], decimals: 0)]
+              : [Format.grouped(c.market[m - 1], decimals: 0)]
+          }
+          if curves.count > 1 { r.append(Format.grouped(total[m - 1], decimals: 0)) }
+          table.add(r)
+        }
+        lines.append(table.render())
+      } else {
+        // Many assets: assets down, market value at each date across.
+        let headers = ["ASSET", "COST_USD"] + rows.map { "\((s.deal.start + ($0 - 1)).description) USD" }
+        var table = TextTable(headers, aligns: [.left] + headers.dropFirst().map { _ in .right })
+        for c in curves {
+          table.add([c.id, Format.grouped(c.cost, decimals: 0)] + rows.map { Format.grouped(c.market[$0 - 1], decimals: 0) })
+        }
+        table.add(["total", Format.grouped(curves.map(\.cost).reduce(0, +), decimals: 0)] + rows.map { Format.grouped(total[$0 - 1], decimals: 0) })
+        lines.append("market value (book value in --json and --csv)")
+        lines.append(table.render())
+      }
+      if chart {
+        var series = curves.count <= 6 ? curves.map { LineChart.Series($0.id, $0.market) } : []
+        if curves.count > 1 { series.append(LineChart.Series("total", total)) }
+        let drawn = LineChart(series: series, format: Format.compactMoney)
+        lines += ["", "market value (USD) by month", drawn.render(width: terminal.width, color: terminal.color)]
+      }
+      return lines.joined(separator: "\n")
+    }
+    var files: [String] = []
+    if let path = inv.flags["csv"] {
+      var header = ["month", "date"]
+      for c in curves { header += ["\(c.id)_book_usd", "\(c.id)_market_usd"] }
+      header.append("total_market_usd")
+      let csvRows = (1...horizon).map { m -> [String] in
+        var r = [String(m), (s.deal.start + (m - 1)).description]
+        for c in curves { r += [CSV.number(c.book[m - 1]), CSV.number(c.market[m - 1])] }
+        r.append(CSV.number(total[m - 1]))
+        return r
+      }
+      try CSV.write(CSV.text(header: header, rows: csvRows), to: path)
+      files.append(path)
+    }
+    let note = files.map { "\nwrote \(horizon) months to '\($0)'" }.joined()
+    return CommandOutput(text: makeText() + note, json: makeJSON(), files: files)
+  }
+}
