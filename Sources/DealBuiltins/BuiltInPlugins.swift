@@ -1,5 +1,6 @@
 import DealPluginAPI
 import DepreciatePlugin
+import WaterfallPlugin
 
 /// The built-in plugins, sorted by name. This is the only place that names
 /// them: the core knows none. A test fails when a folder under `Plugins/`
@@ -7,7 +8,8 @@ import DepreciatePlugin
 public enum BuiltInPlugins {
   public static var all: [any DealPlugin] {
     [
-      DepreciatePlugin()
+      DepreciatePlugin(),
+      WaterfallPlugin(),
     ]
   }
 }

@@ -80,6 +80,10 @@ public final class Shell {
   /// Called when the session is saved, opened or replaced.
   public var onReset: (() -> Void)? = nil
   var quitRequested = false
+  /// Results of read-only commands run through `runCommand`, valid while
+  /// `changeID` is `derivedChangeID`.
+  var derived: [String: JSONValue] = [:]
+  var derivedChangeID = -1
   var cancelBaseline = 0
 
   public init(registry: Registry, io: ShellIO, environment: ShellEnvironment) {
@@ -316,11 +320,26 @@ extension Shell: CommandHost {
     }
     var last: JSONValue = .null
     for cmd in commands {
+      // Results of read-only commands are derived data of the session:
+      // kept until the session changes, so every plugin reads the numbers
+      // the user saw (e.g. waterfall reads depreciate's curves).
+      let key = cmd.rendered
+      let readOnly = registry.command(cmd.words[0].text)?.spec.effects == .reads && !key.contains("--csv")
+      if derivedChangeID != changeID {
+        derived.removeAll()
+        derivedChangeID = changeID
+      }
+      if readOnly, let cached = derived[key] {
+        last = cached
+        continue
+      }
       // Save and restore the cancel baseline of the calling command.
       let baseline = cancelBaseline
       defer { cancelBaseline = baseline }
       switch run(cmd) {
-      case .success(let out): last = out.json
+      case .success(let out):
+        last = out.json
+        if readOnly && derivedChangeID == changeID { derived[key] = last }
       case .failure(let e): throw e
       }
     }

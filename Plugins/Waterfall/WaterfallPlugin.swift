@@ -1,0 +1,97 @@
+import DealCore
+import DealPluginAPI
+
+/// `waterfall`: month by month, does the cash from the assets pay the debt?
+/// DSCR, LTV, covenant breaches, default month, tranche cash flows (SPEC §5).
+public struct WaterfallPlugin: DealPlugin {
+  public init() {}
+  public var name: String { "waterfall" }
+  public var version: String { "0.1.0" }
+  public var commands: [CommandSpec] { [waterfall] }
+
+  static let usage = "waterfall [months=N] [scenario=NAME] [--detail] [--chart dscr|ltv|balance] [--csv FILE]"
+
+  var waterfall: CommandSpec {
+    CommandSpec(
+      name: "waterfall", abstract: "monthly cash waterfall: DSCR, LTV, covenants, default month, tranche cash flows",
+      usage: Self.usage,
+      discussion: """
+        Revenue (units × utilization × 730 h × rate; take-or-pay floors; the deflating spot rate after the
+        term) less power and opex is CFADS. Facilities are paid by rank: interest, scheduled principal,
+        reserve top-up; shortfalls are drawn from the reserve, then from guarantors; what cannot be paid is
+        a payment default. Then borrowing-base cures, margin calls, sweeps, and equity unless locked up.
+        LTV uses depreciate's market values. Floating facilities pay a 4.3% base rate plus their spread.
+        """,
+      examples: [
+        "waterfall", "waterfall --detail", "waterfall months=36", "waterfall scenario=bear", "waterfall --chart dscr",
+        "waterfall --csv cashflows.csv --json",
+      ],
+      options: [
+        OptionSpec("months", "N", help: "months to run (default: the horizon)"),
+        OptionSpec("scenario", "NAME", help: "run under a named scenario (see shock)", completion: .scenarios),
+      ],
+      flags: [
+        FlagSpec("detail", help: "one row per month instead of per year"),
+        FlagSpec("chart", value: "dscr|ltv|balance", help: "draw the DSCR, LTV or balance path"),
+        FlagSpec("csv", value: "FILE", help: "write the monthly table as CSV"),
+      ]
+    ) { inv, ctx in
+      try run(inv, &ctx)
+    }
+  }
+
+  /// Market values by asset from `depreciate`, through the host: the same
+  /// numbers the user sees (and cached as derived data of the session).
+  static func marketValues(_ host: CommandHost) -> [String: [Double]] {
+    guard let json = try? host.runCommand("depreciate --json"), let assets = json["assets"]?.objectValue else { return [:] }
+    var out: [String: [Double]] = [:]
+    for (id, v) in assets { out[id] = v["market_value"]?.arrayValue?.compactMap(\.numberValue) ?? [] }
+    return out
+  }
+
+  /// The scenario named in `scenario=`, or the base case.
+  static func scenario(_ name: String?, _ s: Session) throws(DealError) -> Scenario {
+    guard let name else { return Scenario() }
+    guard let factors = s.scenarios[name] else {
+      throw DealError.unknownName("scenario", name, valid: s.scenarios.keys.sorted(), subject: .value("scenario"))
+        .withFallbackHint(s.scenarios.isEmpty ? "no scenarios yet; 'shock ... name=NAME' keeps one" : nil)
+    }
+    return Scenario(factors: factors)
+  }
+
+  func run(_ inv: Invocation, _ ctx: inout CommandContext) throws(DealError) -> CommandOutput {
+    try inv.noExtraPositionals(after: 0, usage: Self.usage)
+    let s = ctx.session
+    let months = try inv.integer("months", NumberSpec(.months, min: 1, max: Double(s.deal.horizon))) ?? s.deal.horizon
+    let sc = try Self.scenario(inv.option("scenario"), s)
+    let chartKind = inv.flags["chart"]
+    if let k = chartKind, !["dscr", "ltv", "balance"].contains(k) {
+      throw DealError.unknownName("chart", k, valid: ["dscr", "ltv", "balance"], subject: .text(k))
+    }
+    guard s.graph.nodes.values.contains(where: { $0.kind == .facility }) else {
+      throw DealError(.invalid, "the deal has no facility to pay", hint: "add one with 'add facility ID type=term amount=... term=...'")
+    }
+    let plan = try WaterfallPlan.compile(s, schema: ctx.schema, marketValues: Self.marketValues(ctx.host), months: months)
+    let r = WaterfallEngine.run(plan, sc)
+    var files: [String] = []
+    if let path = inv.flags["csv"] {
+      try CSV.write(WaterfallReport.csv(r, start: s.deal.start), to: path)
+      files.append(path)
+    }
+    let terminal = ctx.terminal
+    let detail = inv.has("detail")
+    let title = inv.option("scenario").map { "scenario '\($0)'" } ?? "base case"
+    return CommandOutput(
+      text: WaterfallReport.text(r, plan: plan, start: s.deal.start, title: title, detail: detail, chart: chartKind, terminal: terminal)
+        + files.map { "\nwrote \(months) months to '\($0)'" }.joined(),
+      json: WaterfallReport.json(r), files: files)
+  }
+}
+
+extension DealError {
+  func withFallbackHint(_ h: String?) -> DealError {
+    var e = self
+    if let h, e.hint == nil || e.hint == "expected one of: " { e.hint = h }
+    return e
+  }
+}

@@ -1,0 +1,140 @@
+import DealCore
+import DealPluginAPI
+
+/// How a waterfall result reads: summary, facilities, breaches, a yearly or
+/// monthly table, a chart; JSON; CSV.
+enum WaterfallReport {
+  static func ratio(_ x: Double?) -> String { x.map { Format.grouped($0, decimals: 2) + "x" } ?? "—" }
+
+  static func json(_ r: WaterfallResult) -> JSONValue {
+    func round2(_ x: Double) -> JSONValue { .number((x * 100).rounded() / 100) }
+    func opt4(_ x: Double?) -> JSONValue { x.map { .number(($0 * 10_000).rounded() / 10_000) } ?? .null }
+    var facilities: [String: JSONValue] = [:]
+    for f in r.facilities {
+      facilities[f.id] = [
+        "interest_paid": round2(f.interestPaid), "principal_paid": round2(f.principalPaid),
+        "balance_end": round2(f.balanceEnd), "loss": round2(f.loss), "irr": opt4(f.irr), "wal": opt4(f.wal),
+        "default_month": .optional(f.defaultMonth), "converted": .bool(f.converted),
+        "refinancing_need": round2(f.refinancingNeed), "guarantor_paid": round2(f.guarantorPaid),
+        "coins_sold": .number(f.coinsSold),
+      ]
+    }
+    return [
+      "months": .number(Double(r.months)), "min_dscr": opt4(r.minDSCR), "avg_dscr": opt4(r.avgDSCR),
+      "first_breach_month": .optional(r.firstBreachMonth), "default_month": .optional(r.defaultMonth),
+      "periods": .array(r.periods.map { p in
+        [
+          "month": .number(Double(p.month)), "revenue": round2(p.revenue), "opex": round2(p.opex),
+          "cfads": round2(p.cfads), "debt_service": round2(p.debtService), "dscr": opt4(p.dscr), "ltv": opt4(p.ltv),
+          "balance": round2(p.balance), "interest": round2(p.interest), "principal": round2(p.principal),
+          "reserve": round2(p.reserve), "to_equity": round2(p.toEquity), "trapped": round2(p.trapped),
+        ]
+      }),
+      "facilities": .object(facilities),
+      "breaches": .array(r.breaches.map { ["month": .number(Double($0.month)), "facility": .string($0.facility), "kind": .string($0.kind), "detail": .string($0.detail)] }),
+      "defaulted": .array(r.defaulted.map { .string($0) }),
+    ]
+  }
+
+  static func csv(_ r: WaterfallResult, start: Month) -> String {
+    let header = ["month", "date", "revenue_usd", "opex_usd", "cfads_usd", "debt_service_usd", "dscr", "ltv", "balance_usd", "reserve_usd", "to_equity_usd"]
+    let rows = r.periods.map { p in
+      [
+        String(p.month), (start + (p.month - 1)).description, CSV.number(p.revenue), CSV.number(p.opex), CSV.number(p.cfads),
+        CSV.number(p.debtService), p.dscr.map { CSV.number($0, decimals: 4) } ?? "", p.ltv.map { CSV.number($0, decimals: 4) } ?? "",
+        CSV.number(p.balance), CSV.number(p.reserve), CSV.number(p.toEquity),
+      ]
+    }
+    return CSV.text(header: header, rows: rows)
+  }
+
+  static func text(
+    _ r: WaterfallResult, plan: WaterfallPlan, start: Month, title: String, detail: Bool, chart: String?, terminal: TerminalInfo
+  ) -> String {
+    let style = Style(terminal.color)
+    var lines: [String] = []
+    lines.append("waterfall — \(r.months) months from \(start), \(title)")
+    let minMonth = r.periods.filter { $0.dscr != nil }.min { $0.dscr! < $1.dscr! }?.month
+    var summary = "min DSCR \(ratio(r.minDSCR))" + (minMonth.map { " (month \($0))" } ?? "") + " · average DSCR \(ratio(r.avgDSCR))"
+    summary += " · first breach " + (r.firstBreachMonth.map { "month \($0)" } ?? "none")
+    summary += " · default " + (r.defaultMonth.map { style.red("month \($0)") } ?? style.green("none"))
+    lines.append(summary)
+    lines.append("")
+    var ft = TextTable(
+      ["FACILITY", "RANK", "INTEREST_USD", "PRINCIPAL_USD", "END_BALANCE_USD", "LOSS_USD", "IRR", "WAL_Y", "STATUS"],
+      aligns: [.left, .right, .right, .right, .right, .right, .right, .right, .left])
+    for (i, f) in r.facilities.enumerated() {
+      let fac = plan.facilities[i]
+      var status = f.defaultMonth.map { "defaulted month \($0)" } ?? (f.balanceEnd > 0.5 ? "outstanding at horizon" : "repaid")
+      if f.converted { status = "converted" }
+      if f.refinancingNeed > 0 { status += ", refinancing need \(Format.money(f.refinancingNeed))" }
+      ft.add([
+        f.id, String(fac.rank), Format.grouped(f.interestPaid, decimals: 0), Format.grouped(f.principalPaid, decimals: 0),
+        Format.grouped(f.balanceEnd, decimals: 0), Format.grouped(f.loss, decimals: 0),
+        f.irr.map { Format.percent($0, maxDecimals: 1) } ?? "—", f.wal.map { Format.plain($0, maxDecimals: 2) } ?? "—", status,
+      ])
+    }
+    lines.append(ft.render())
+    if !r.breaches.isEmpty {
+      lines.append("")
+      lines.append("breaches and events:")
+      for b in r.breaches.prefix(20) {
+        lines.append("  month \(b.month) (\(start + (b.month - 1)))  \(b.facility)  \(b.kind): \(b.detail)")
+      }
+      if r.breaches.count > 20 { lines.append("  … \(r.breaches.count - 20) more (--json lists them all)") }
+    }
+    lines.append("")
+    if detail {
+      var t = TextTable(
+        ["MONTH", "DATE", "REVENUE_USD", "OPEX_USD", "CFADS_USD", "DEBT_SERVICE_USD", "DSCR", "LTV", "BALANCE_USD", "RESERVE_USD"],
+        aligns: Array(repeating: .right, count: 10))
+      for p in r.periods {
+        t.add([
+          String(p.month), (start + (p.month - 1)).description, Format.grouped(p.revenue, decimals: 0),
+          Format.grouped(p.opex, decimals: 0), Format.grouped(p.cfads, decimals: 0), Format.grouped(p.debtService, decimals: 0),
+          ratio(p.dscr), p.ltv.map { Format.percent($0, maxDecimals: 1) } ?? "—", Format.grouped(p.balance, decimals: 0),
+          Format.grouped(p.reserve, decimals: 0),
+        ])
+      }
+      lines.append(t.render())
+    } else {
+      var t = TextTable(
+        ["YEAR", "MONTHS", "REVENUE_USD", "OPEX_USD", "CFADS_USD", "DEBT_SERVICE_USD", "DSCR", "MIN_DSCR", "END_LTV", "END_BALANCE_USD"],
+        aligns: Array(repeating: .right, count: 10))
+      var i = 0
+      while i < r.periods.count {
+        let year = Array(r.periods[i..<min(i + 12, r.periods.count)])
+        let rev = year.map(\.revenue).reduce(0, +), opex = year.map(\.opex).reduce(0, +), cf = year.map(\.cfads).reduce(0, +)
+        let ds = year.map(\.debtService).reduce(0, +)
+        let minD = year.compactMap(\.dscr).min()
+        t.add([
+          String(i / 12 + 1), "\(year.first!.month)–\(year.last!.month)", Format.grouped(rev, decimals: 0),
+          Format.grouped(opex, decimals: 0), Format.grouped(cf, decimals: 0), Format.grouped(ds, decimals: 0),
+          ds > 0.5 ? ratio(cf / ds) : "—", ratio(minD), year.last!.ltv.map { Format.percent($0, maxDecimals: 1) } ?? "—",
+          Format.grouped(year.last!.balance, decimals: 0),
+        ])
+        i += 12
+      }
+      lines.append(t.render())
+    }
+    if let chart {
+      lines.append("")
+      switch chart {
+      case "dscr":
+        var c = LineChart(series: [LineChart.Series("DSCR", r.periods.map { $0.dscr.map { min($0, 5) } ?? .nan })], format: { Format.plain($0, maxDecimals: 2) + "x" })
+        c.rules = plan.facilities.compactMap { f in f.minDSCR.map { ("\(f.id) min \(ratio($0))", $0) } }
+        lines += ["DSCR by month (capped at 5x)", c.render(width: terminal.width, color: terminal.color)]
+      case "ltv":
+        var c = LineChart(series: [LineChart.Series("LTV", r.periods.map { $0.ltv.map { min($0, 3) } ?? .nan })], format: { Format.percent($0, maxDecimals: 0) })
+        c.rules = plan.facilities.compactMap { f in f.maxLTV.map { ("\(f.id) max \(Format.percent($0))", $0) } }
+        lines += ["LTV by month (debt / collateral market value, capped at 300%)", c.render(width: terminal.width, color: terminal.color)]
+      default:
+        let c = LineChart(
+          series: [LineChart.Series("debt balance", r.periods.map(\.balance)), LineChart.Series("collateral value", r.periods.map(\.collateral))],
+          format: Format.compactMoney)
+        lines += ["debt balance against collateral market value", c.render(width: terminal.width, color: terminal.color)]
+      }
+    }
+    return lines.joined(separator: "\n")
+  }
+}

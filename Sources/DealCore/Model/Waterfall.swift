@@ -1,0 +1,570 @@
+import Foundation
+
+/// Stresses applied to a waterfall run (the keys of `shock`, SPEC §5). The
+/// identity is the base case.
+public struct Scenario: Equatable, Sendable {
+  /// Replaces every lease's spot-rate deflation.
+  public var deflation: Double? = nil
+  /// Factor on spot rates (1 + relative change).
+  public var spotFactor = 1.0
+  /// Change of utilization, in points (a fraction).
+  public var utilizationChange = 0.0
+  /// Change of the base rate paid by floating facilities.
+  public var rateChange = 0.0
+  /// Factor on power prices.
+  public var powerFactor = 1.0
+  /// Extra haircut on collateral market value (a fraction).
+  public var haircut = 0.0
+  /// Factors on coin prices (1 + relative change), by coin.
+  public var btcFactor = 1.0
+  public var ethFactor = 1.0
+
+  public init() {}
+
+  /// The base rate floating facilities pay over before stresses (a
+  /// documented assumption, near 3-month SOFR in 2025).
+  public static let baseRate = 0.043
+
+  /// Reads a scenario from factor keys (as stored in a session).
+  public init(factors: [String: Double]) {
+    if let d = factors["deflation"] { deflation = d }
+    spotFactor = 1 + (factors["spot"] ?? 0)
+    utilizationChange = factors["utilization"] ?? 0
+    rateChange = factors["rate"] ?? 0
+    powerFactor = 1 + (factors["power"] ?? 0)
+    haircut = factors["haircut"] ?? 0
+    btcFactor = 1 + (factors["btc"] ?? 0)
+    ethFactor = 1 + (factors["eth"] ?? 0)
+  }
+}
+
+/// A facility as numbers, for the engine.
+public struct FacilityPlan: Equatable, Sendable {
+  public enum Amortization: String, Sendable { case level, straight, bullet, sculpted, sweep }
+
+  public var id: String
+  public var type: String
+  public var amount: Double
+  public var rate: Double
+  public var floating: Bool
+  public var spread: Double
+  /// Deal month of the draw (1 = start).
+  public var startMonth: Int
+  public var term: Int
+  public var amort: Amortization
+  public var sweep: Double
+  public var rank: Int
+  public var minDSCR: Double?
+  public var lockupDSCR: Double?
+  public var maxLTV: Double?
+  public var advanceRate: Double?
+  public var dsraMonths: Int
+  public var targetDSCR: Double?
+  public var marginLTV: Double?
+  public var conversionPrice: Double?
+  public var sharePrice: Double?
+  /// Last deal month (maturity).
+  public var maturity: Int { startMonth + term - 1 }
+  /// Scheduled principal per month of the term for sculpted debt (index 0 =
+  /// first month), fixed at close from the base case.
+  public var sculptedPrincipal: [Double] = []
+}
+
+/// The deal compiled for the monthly engine: flat arrays, facilities in
+/// payment order, collateral values by month. Built once; run many times.
+public struct WaterfallPlan: Sendable {
+  public var months: Int
+  public var fleets: [FleetEconomics]
+  public var facilities: [FacilityPlan]
+  /// Market value of each facility's non-crypto collateral by month:
+  /// `collateral[f * months + (m - 1)]`, before the scenario haircut.
+  public var collateral: [Double]
+  /// Coins pledged to each facility: (coin is BTC, amount, price).
+  public var pledgedCoins: [[(btc: Bool, amount: Double, price: Double)]]
+  /// Initial reserve account (pledged cash) of each facility.
+  public var reserveCash: [Double]
+  /// Guarantors of each facility (indices into `guarantors`).
+  public var guarantorsOf: [[Int]]
+  /// Guarantor resources: cash, and coins (BTC?, amount, price).
+  public var guarantors: [(id: String, cash: Double, coins: [(btc: Bool, amount: Double, price: Double)])]
+  /// Facilities each facility's default spreads to (cross-default).
+  public var crossDefaults: [[Int]]
+  /// Market value by month of all GPU fleets pledged to any facility.
+  public var totalCollateral: [Double]
+
+  /// Fleet economics by month, flattened (`[fleet * months + m - 1]`), so
+  /// the engine's monthly loop does no lookups: whether a lease is in its
+  /// term, its rate, utilization and take-or-pay, the spot rate at the
+  /// lease's own deflation, and power and opex.
+  struct FleetMonth {
+    var capacity: Double  // units × 730 h, 0 outside the fleet's life or before a lease
+    var inTerm: Bool
+    var rate: Double
+    var utilization: Double
+    var takeOrPay: Double
+    var spotRate: Double  // undeflated
+    var spotDeflated: Double
+    var power: Double
+    var opex: Double
+  }
+  var fleetMonths: [FleetMonth] = []
+
+  mutating func prepare() {
+    fleetMonths = []
+    fleetMonths.reserveCapacity(fleets.count * months)
+    for fl in fleets {
+      for m in 1...months {
+        let alive = m >= fl.acquiredMonth && m <= fl.lastLifeMonth
+        let lease = alive ? fl.activeLease(month: m) : nil
+        let costBase = fl.operatingCost(month: m)
+        let opexPart = alive ? fl.units * fl.opexPerGPU : 0
+        fleetMonths.append(
+          FleetMonth(
+            capacity: lease == nil ? 0 : fl.units * hoursPerMonth, inTerm: lease?.inTerm ?? false,
+            rate: lease?.lease.rate ?? 0, utilization: lease?.lease.utilization ?? 0, takeOrPay: lease?.lease.takeOrPay ?? 0,
+            spotRate: lease?.lease.spotRate ?? 0, spotDeflated: lease.map { $0.lease.spot(month: m) } ?? 0,
+            power: costBase - opexPart, opex: opexPart))
+      }
+    }
+  }
+
+  public init(
+    months: Int, fleets: [FleetEconomics], facilities: [FacilityPlan], collateral: [Double],
+    pledgedCoins: [[(btc: Bool, amount: Double, price: Double)]], reserveCash: [Double], guarantorsOf: [[Int]],
+    guarantors: [(id: String, cash: Double, coins: [(btc: Bool, amount: Double, price: Double)])],
+    crossDefaults: [[Int]], totalCollateral: [Double]
+  ) {
+    self.months = months
+    self.fleets = fleets
+    self.facilities = facilities
+    self.collateral = collateral
+    self.pledgedCoins = pledgedCoins
+    self.reserveCash = reserveCash
+    self.guarantorsOf = guarantorsOf
+    self.guarantors = guarantors
+    self.crossDefaults = crossDefaults
+    self.totalCollateral = totalCollateral
+    prepare()
+  }
+}
+
+/// One month of the deal.
+public struct Period: Equatable, Sendable {
+  public var month: Int
+  public var revenue: Double
+  public var opex: Double
+  public var cfads: Double
+  public var debtService: Double
+  /// nil when no debt service is due.
+  public var dscr: Double?
+  public var ltv: Double?
+  public var balance: Double
+  /// Market value of the pledged collateral (fleets after haircut, coins).
+  public var collateral: Double
+  public var interest: Double
+  public var principal: Double
+  public var reserve: Double
+  public var toEquity: Double
+  public var trapped: Double
+}
+
+/// A covenant breach, a margin call, a lock-up or a default.
+public struct Breach: Equatable, Sendable {
+  public var month: Int
+  public var facility: String
+  public var kind: String
+  public var detail: String
+}
+
+/// Per-facility results.
+public struct FacilityResult: Equatable, Sendable {
+  public var id: String
+  public var interestPaid = 0.0
+  public var principalPaid = 0.0
+  public var balanceEnd = 0.0
+  /// Balance outstanding when the facility defaulted (before recoveries).
+  public var loss = 0.0
+  public var defaultMonth: Int? = nil
+  public var converted = false
+  public var refinancingNeed = 0.0
+  public var coinsSold = 0.0
+  public var guarantorPaid = 0.0
+  /// Lender receipts by month (index 0 = the end of month 1).
+  public var flows: [Double] = []
+  public var irr: Double? = nil
+  public var wal: Double? = nil
+}
+
+/// The outcome of a run.
+public struct WaterfallResult: Sendable {
+  public var months: Int
+  public var minDSCR: Double?
+  public var avgDSCR: Double?
+  public var firstBreachMonth: Int?
+  public var defaultMonth: Int?
+  public var periods: [Period]
+  public var facilities: [FacilityResult]
+  public var breaches: [Breach]
+  /// Facilities in the order they defaulted.
+  public var defaulted: [String]
+}
+
+/// The monthly cash waterfall (SPEC §5 `waterfall`).
+///
+/// Each month: revenue less power and opex is CFADS, available with any
+/// trapped cash. Facilities are paid by rank (then id): interest, scheduled
+/// principal, reserve top-up; a shortfall is drawn from the facility's
+/// reserve, then from its guarantors' cash and coins; what cannot be paid is
+/// a payment default. Then ABL borrowing-base cures and margin calls, sweeps,
+/// and what is left goes to equity unless a lock-up traps it. Covenants are
+/// tested monthly: trailing-12-month DSCR (fewer months at the start) against
+/// `min_dscr`, LTV against `max_ltv`.
+public enum WaterfallEngine {
+  public static func run(_ plan: WaterfallPlan, _ sc: Scenario = Scenario(), detail: Bool = true) -> WaterfallResult {
+    let months = plan.months
+    let nf = plan.facilities.count
+    var balance = [Double](repeating: 0, count: nf)
+    var reserve = plan.reserveCash
+    var defaulted = [Bool](repeating: false, count: nf)
+    let facs = plan.facilities
+    // Per-facility accumulators, flat: no struct copies in the loop.
+    var interestPaid = [Double](repeating: 0, count: nf), principalPaid = [Double](repeating: 0, count: nf)
+    var receipts = [Double](repeating: 0, count: nf * months)
+    var loss = [Double](repeating: 0, count: nf), defaultAt = [Int](repeating: 0, count: nf)
+    var converted = [Bool](repeating: false, count: nf), refinancing = [Double](repeating: 0, count: nf)
+    var coinsSold = [Double](repeating: 0, count: nf), guarantorPaid = [Double](repeating: 0, count: nf)
+    var coins = plan.pledgedCoins
+    var gCash = plan.guarantors.map(\.cash)
+    var gCoins = plan.guarantors.map(\.coins)
+    var periods: [Period] = []
+    if detail { periods.reserveCapacity(months) }
+    var breaches: [Breach] = []
+    var defaultOrder: [String] = []
+    var trapped = 0.0
+    var cfadsHistory = [Double](repeating: 0, count: months)
+    var dsHistory = [Double](repeating: 0, count: months)
+    var minDSCR: Double? = nil
+    var dscrSum = 0.0, dscrCount = 0
+    var firstBreach: Int? = nil
+    var defaultMonth: Int? = nil
+    var breached = [Bool](repeating: false, count: nf)  // a covenant breach reported once per facility and kind
+    var ltvBreached = [Bool](repeating: false, count: nf)
+    var principalFlows = [Double](repeating: 0, count: nf * months)
+    let nFleets = plan.fleets.count
+    // A replaced deflation: (1 − d)^(m/12), one multiplication a month.
+    let deflationStep = sc.deflation.map { Foundation.pow(1 - $0, 1.0 / 12) }
+    var deflationFactor = 1.0
+    // Level payments: (1 + r)^-(months left), one multiplication a month.
+    var annuity = [Double](repeating: 0, count: nf)
+    var cf12 = 0.0, ds12 = 0.0
+    let coinFactor = (btc: sc.btcFactor, eth: sc.ethFactor)
+
+    func markDefault(_ f: Int, _ m: Int, _ kind: String, _ detail: String) {
+      guard !defaulted[f] else { return }
+      defaulted[f] = true
+      defaultAt[f] = m
+      loss[f] = balance[f]
+      defaultOrder.append(facs[f].id)
+      breaches.append(Breach(month: m, facility: facs[f].id, kind: kind, detail: detail))
+      if firstBreach == nil { firstBreach = m }
+      if defaultMonth == nil { defaultMonth = m }
+      for g in plan.crossDefaults[f] where !defaulted[g] {
+        markDefault(g, m, "cross-default", "cross-default from \(facs[f].id)")
+      }
+    }
+
+    for m in 1...months {
+      // Operating cash flow.
+      var revenue = 0.0, opex = 0.0
+      if let step = deflationStep { deflationFactor *= step }
+      for fi in 0..<nFleets {
+        let x = plan.fleetMonths[fi * months + m - 1]
+        opex += x.power * sc.powerFactor + x.opex
+        guard x.capacity > 0 else { continue }
+        let u = min(1, max(0, x.utilization + sc.utilizationChange))
+        if x.inTerm {
+          revenue += x.capacity * x.rate * max(u, x.takeOrPay)
+        } else {
+          let spot = deflationStep == nil ? x.spotDeflated : x.spotRate * deflationFactor
+          revenue += x.capacity * u * spot * sc.spotFactor
+        }
+      }
+      let cfads = revenue - opex
+      var cash = max(0, cfads) + trapped
+      trapped = 0
+      var dsDue = 0.0, interestPaidM = 0.0, principalPaidM = 0.0
+
+      // Draws (a facility drawn before the deal start counts as drawn in month 1).
+      for f in 0..<nf where max(1, facs[f].startMonth) == m {
+        balance[f] = facs[f].amount
+      }
+
+      // Debt service by rank.
+      for f in 0..<nf {
+          guard !defaulted[f], balance[f] > 0.005, m >= facs[f].startMonth, m <= facs[f].maturity else { continue }
+        let r = (facs[f].floating ? Scenario.baseRate + sc.rateChange + facs[f].spread : facs[f].rate) / 12
+        let interest = balance[f] * r
+        let k = m - facs[f].startMonth + 1  // month of the term, 1-based
+        let left = facs[f].maturity - m + 1
+        var principal: Double
+        switch facs[f].amort {
+        case .level:
+          if annuity[f] == 0 { annuity[f] = Foundation.pow(1 + r, -Double(left)) } else { annuity[f] *= 1 + r }
+          let pmt = r > 0 ? balance[f] * r / (1 - annuity[f]) : balance[f] / Double(left)
+          principal = pmt - interest
+        case .straight: principal = facs[f].amount / Double(facs[f].term)
+        case .bullet, .sweep: principal = 0
+        case .sculpted: principal = k - 1 < facs[f].sculptedPrincipal.count ? facs[f].sculptedPrincipal[k - 1] : 0
+        }
+        if m == facs[f].maturity { principal = balance[f] }
+        principal = min(max(0, principal), balance[f])
+        // A convertible converts at maturity instead of being repaid.
+        if m == facs[f].maturity, facs[f].type == "convertible", let cp = facs[f].conversionPrice, let sp = facs[f].sharePrice {
+          if sp >= cp {
+            converted[f] = true
+            principal = 0
+            balance[f] = 0
+          } else {
+            refinancing[f] = balance[f]
+            breaches.append(Breach(month: m, facility: facs[f].id, kind: "refinancing", detail: "share price \(Format.money(sp, decimals: 2)) below conversion price \(Format.money(cp, decimals: 2)): \(Format.money(balance[f])) to repay"))
+            if firstBreach == nil { firstBreach = m }
+          }
+        }
+        let due = interest + principal
+        dsDue += due
+        var paid = min(cash, due)
+        cash -= paid
+        if paid < due - 0.005 {
+          let fromReserve = min(reserve[f], due - paid)
+          reserve[f] -= fromReserve
+          paid += fromReserve
+        }
+        if paid < due - 0.005 {
+          for g in plan.guarantorsOf[f] where paid < due - 0.005 {
+            let fromCash = min(gCash[g], due - paid)
+            gCash[g] -= fromCash
+            paid += fromCash
+            guarantorPaid[f] += fromCash
+            for c in gCoins[g].indices where paid < due - 0.005 {
+              let price = gCoins[g][c].price * (gCoins[g][c].btc ? coinFactor.btc : coinFactor.eth)
+              guard price > 0 else { continue }
+              let sell = min(gCoins[g][c].amount, (due - paid) / price)
+              gCoins[g][c].amount -= sell
+              paid += sell * price
+              guarantorPaid[f] += sell * price
+            }
+          }
+        }
+        if paid < due - 0.005 {
+          markDefault(f, m, "payment default", "paid \(Format.money(paid)) of \(Format.money(due)) due")
+          receipts[f * months + m - 1] += paid
+          continue
+        }
+        balance[f] -= principal
+        interestPaid[f] += interest
+        principalPaid[f] += principal
+        principalFlows[f * months + m - 1] += principal
+        receipts[f * months + m - 1] += interest + principal
+        interestPaidM += interest
+        principalPaidM += principal
+        // Reserve top-up to dsra_months of this month's debt service.
+        if facs[f].dsraMonths > 0 {
+          let target = Double(facs[f].dsraMonths) * due
+          let top = min(cash, max(0, target - reserve[f]))
+          reserve[f] += top
+          cash -= top
+        }
+      }
+
+      // Collateral, ABL borrowing base and margin calls.
+      for f in 0..<nf where !defaulted[f] && balance[f] > 0.005 {
+          var value = plan.collateral[f * months + m - 1] * (1 - sc.haircut)
+        var coinValue = 0.0
+        for c in coins[f] { coinValue += c.amount * c.price * (c.btc ? coinFactor.btc : coinFactor.eth) }
+        value += coinValue
+        if let adv = facs[f].advanceRate, balance[f] > adv * value + 0.005 {
+          let need = balance[f] - adv * value
+          let pay = min(cash, need)
+          cash -= pay
+          balance[f] -= pay
+          principalPaid[f] += pay
+          principalFlows[f * months + m - 1] += pay
+          receipts[f * months + m - 1] += pay
+          principalPaidM += pay
+          if pay < need - 0.005 {
+            breaches.append(Breach(month: m, facility: facs[f].id, kind: "borrowing base", detail: "balance above \(Format.percent(adv)) of collateral; \(Format.money(need - pay)) not prepaid"))
+            if firstBreach == nil { firstBreach = m }
+          }
+        }
+        if let margin = facs[f].marginLTV, !coins[f].isEmpty, value <= 0 || balance[f] / value > margin {
+          // Sell pledged coins to bring LTV back to the margin level.
+          let need = (balance[f] - margin * value) / (1 - margin)
+          if value > 0, need <= coinValue + 0.005 {
+            var left = need
+            for c in coins[f].indices where left > 0.005 {
+              let price = coins[f][c].price * (coins[f][c].btc ? coinFactor.btc : coinFactor.eth)
+              let sell = min(coins[f][c].amount, left / price)
+              coins[f][c].amount -= sell
+              left -= sell * price
+              coinsSold[f] += sell
+            }
+            balance[f] -= need
+            principalPaid[f] += need
+            principalFlows[f * months + m - 1] += need
+            receipts[f * months + m - 1] += need
+            principalPaidM += need
+            value -= need
+            breaches.append(Breach(month: m, facility: facs[f].id, kind: "margin call", detail: "coins sold to repay \(Format.money(need))"))
+            if firstBreach == nil { firstBreach = m }
+          } else {
+            let ltv = value > 0 ? Format.percent(balance[f] / value, maxDecimals: 0) : "∞"
+            markDefault(f, m, "margin call default", "pledged coins worth \(Format.money(coinValue)) cannot cure LTV \(ltv)")
+            continue
+          }
+        }
+        if let maxLTV = facs[f].maxLTV, value > 0, balance[f] / value > maxLTV, !ltvBreached[f] {
+          ltvBreached[f] = true
+          breaches.append(Breach(month: m, facility: facs[f].id, kind: "ltv", detail: "LTV \(Format.percent(balance[f] / value, maxDecimals: 1)) above \(Format.percent(maxLTV))"))
+          if firstBreach == nil { firstBreach = m }
+        }
+      }
+
+      // DSCR and covenants.
+      cfadsHistory[m - 1] = cfads
+      dsHistory[m - 1] = dsDue
+      let dscr: Double? = dsDue > 0.005 ? cfads / dsDue : nil
+      if let d = dscr {
+        minDSCR = min(minDSCR ?? d, d)
+        dscrSum += d
+        dscrCount += 1
+      }
+      cf12 += cfads
+      ds12 += dsDue
+      if m > 12 {
+        cf12 -= cfadsHistory[m - 13]
+        ds12 -= dsHistory[m - 13]
+      }
+      let trailing: Double? = ds12 > 0.005 ? cf12 / ds12 : nil
+      var lockedUp = false
+      for f in 0..<nf where !defaulted[f] && balance[f] > 0.005 && m >= facs[f].startMonth {
+          if let t = trailing, let minD = facs[f].minDSCR, t < minD, !breached[f] {
+          breached[f] = true
+          breaches.append(Breach(month: m, facility: facs[f].id, kind: "dscr", detail: "trailing DSCR \(String(format: "%.2f", t))x below \(String(format: "%.2f", minD))x"))
+          if firstBreach == nil { firstBreach = m }
+        }
+        if let t = trailing, let lock = facs[f].lockupDSCR, t < lock { lockedUp = true }
+      }
+
+      // Sweeps, then equity (or trapped).
+      for f in 0..<nf where !defaulted[f] && balance[f] > 0.005 && m >= facs[f].startMonth {
+          let share = facs[f].amort == .sweep && facs[f].sweep == 0 ? 1.0 : facs[f].sweep
+        guard share > 0, cash > 0 else { continue }
+        let pay = min(cash * share, balance[f])
+        cash -= pay
+        balance[f] -= pay
+        principalPaid[f] += pay
+        principalFlows[f * months + m - 1] += pay
+        receipts[f * months + m - 1] += pay
+        principalPaidM += pay
+      }
+      var toEquity = 0.0
+      if lockedUp {
+        trapped = cash
+      } else {
+        toEquity = cash
+      }
+      // Deal LTV: all debt outstanding (defaulted balances included) over
+      // the pledged fleets' market value and the pledged coins.
+      var collateralNow = plan.totalCollateral[m - 1] * (1 - sc.haircut)
+      for f in 0..<nf { for c in coins[f] { collateralNow += c.amount * c.price * (c.btc ? coinFactor.btc : coinFactor.eth) } }
+      let debtNow = balance.reduce(0, +)
+      if detail {
+        periods.append(
+          Period(
+            month: m, revenue: revenue, opex: opex, cfads: cfads, debtService: dsDue, dscr: dscr,
+            ltv: collateralNow > 0 ? debtNow / collateralNow : (debtNow > 0.005 ? nil : 0), balance: debtNow, collateral: collateralNow,
+            interest: interestPaidM, principal: principalPaidM, reserve: reserve.reduce(0, +), toEquity: toEquity, trapped: trapped))
+      }
+    }
+
+    // Per-facility summaries: balance left, IRR and WAL.
+    var results: [FacilityResult] = []
+    results.reserveCapacity(nf)
+    for f in 0..<nf {
+      var r = FacilityResult(id: facs[f].id)
+      r.interestPaid = interestPaid[f]
+      r.principalPaid = principalPaid[f]
+      r.loss = loss[f]
+      r.defaultMonth = defaulted[f] ? defaultAt[f] : nil
+      r.converted = converted[f]
+      r.refinancingNeed = refinancing[f]
+      r.coinsSold = coinsSold[f]
+      r.guarantorPaid = guarantorPaid[f]
+      r.balanceEnd = defaulted[f] ? 0 : balance[f]
+      r.flows = Array(receipts[(f * months)..<((f + 1) * months)])
+      // The lender's cash flows at month ends: the draw at the start of its
+      // month (the end of the one before), receipts at the end of each month,
+      // the balance left at the horizon valued at par.
+      if detail {
+        var series = [Double](repeating: 0, count: months + 1)
+        series[max(1, facs[f].startMonth) - 1] -= facs[f].amount
+        for m in 1...months { series[m] += receipts[f * months + m - 1] }
+        if !defaulted[f], balance[f] > 0.005 { series[months] += balance[f] }
+        r.irr = irr(series)
+      }
+      // Weighted average life (years from the draw) of the principal
+      // repaid, the balance left at the horizon counted as repaid then.
+      var weighted = 0.0, total = 0.0
+      let draw = max(1, facs[f].startMonth)
+      if draw <= months {
+        for m in draw...months {
+          var p = principalFlows[f * months + m - 1]
+          if m == months, !defaulted[f] { p += balance[f] }
+          weighted += p * Double(m - draw + 1) / 12
+          total += p
+        }
+      }
+      r.wal = total > 0.005 ? weighted / total : nil
+      results.append(r)
+    }
+    return WaterfallResult(
+      months: months, minDSCR: minDSCR, avgDSCR: dscrCount > 0 ? dscrSum / Double(dscrCount) : nil,
+      firstBreachMonth: firstBreach, defaultMonth: defaultMonth, periods: periods, facilities: results,
+      breaches: breaches, defaulted: defaultOrder)
+  }
+
+  /// Annual IRR of monthly flows (nil if there is none): Newton's method
+  /// on the monthly rate, falling back to bisection if it does not settle.
+  public static func irr(_ flows: [Double]) -> Double? {
+    guard flows.contains(where: { $0 < 0 }), flows.contains(where: { $0 > 0 }) else { return nil }
+    func npv(_ r: Double) -> (value: Double, slope: Double) {
+      var v = 0.0, dv = 0.0, d = 1.0
+      let q = 1 / (1 + r)
+      for (t, x) in flows.enumerated() {
+        v += x * d
+        dv -= Double(t) * x * d * q
+        d *= q
+      }
+      return (v, dv)
+    }
+    var r = 0.01
+    for _ in 0..<50 {
+      let (v, dv) = npv(r)
+      guard dv != 0, v.isFinite else { break }
+      let next = r - v / dv
+      if !next.isFinite || next <= -0.99 { break }
+      if abs(next - r) < 1e-13 { return Foundation.pow(1 + next, 12) - 1 }
+      r = next
+    }
+    var lo = -0.99, hi = 1.0
+    var flo = npv(lo).value
+    guard flo.sign != npv(hi).value.sign else { return nil }
+    for _ in 0..<200 {
+      let mid = (lo + hi) / 2
+      let fm = npv(mid).value
+      if fm.sign == flo.sign { lo = mid; flo = fm } else { hi = mid }
+      if hi - lo < 1e-13 { break }
+    }
+    return Foundation.pow(1 + (lo + hi) / 2, 12) - 1
+  }
+}
