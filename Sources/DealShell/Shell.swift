@@ -80,6 +80,10 @@ public final class Shell {
   /// Called when the session is saved, opened or replaced.
   public var onReset: (() -> Void)? = nil
   var quitRequested = false
+  /// Forgets cached results of read-only commands (benchmarks time the
+  /// computation itself).
+  public func clearDerivedData() { derived.removeAll() }
+
   /// Results of read-only commands run through `runCommand`, valid while
   /// `changeID` is `derivedChangeID`.
   var derived: [String: JSONValue] = [:]

@@ -223,55 +223,54 @@ public enum WaterfallEngine {
   public static func run(_ plan: WaterfallPlan, _ sc: Scenario = Scenario(), detail: Bool = true) -> WaterfallResult {
     let months = plan.months
     let nf = plan.facilities.count
-    var balance = [Double](repeating: 0, count: nf)
-    var reserve = plan.reserveCash
-    var defaulted = [Bool](repeating: false, count: nf)
+    // The run's state lives in buffers allocated once per run: the monthly
+    // loop mutates them with no uniqueness checks and no allocation.
+    // One block, carved into 8-byte-aligned pieces (21 pieces at most).
+    let capacity = 8 * (14 * nf + 2 * nf * months + 2 * months + 21)
+    let arena = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
+    defer { arena.deallocate() }
+    var used = 0
+    func buffer<T>(_ n: Int, _ v: T) -> UnsafeMutableBufferPointer<T> {
+      let start = arena + used
+      used += (max(1, n) * MemoryLayout<T>.stride + 7) & ~7
+      precondition(used <= capacity)
+      let b = start.bindMemory(to: T.self, capacity: n)
+      b.initialize(repeating: v, count: n)
+      return UnsafeMutableBufferPointer(start: b, count: n)
+    }
+    let balance = buffer(nf, 0.0)
+    let reserve = buffer(nf, 0.0)
+    for f in 0..<nf { reserve[f] = plan.reserveCash[f] }
+    let defaulted = buffer(nf, false)
     let facs = plan.facilities
     // Per-facility accumulators, flat: no struct copies in the loop.
-    var interestPaid = [Double](repeating: 0, count: nf), principalPaid = [Double](repeating: 0, count: nf)
-    var receipts = [Double](repeating: 0, count: nf * months)
-    var loss = [Double](repeating: 0, count: nf), defaultAt = [Int](repeating: 0, count: nf)
-    var converted = [Bool](repeating: false, count: nf), refinancing = [Double](repeating: 0, count: nf)
-    var coinsSold = [Double](repeating: 0, count: nf), guarantorPaid = [Double](repeating: 0, count: nf)
+    let interestPaid = buffer(nf, 0.0), principalPaid = buffer(nf, 0.0)
+    let receipts = buffer(nf * months, 0.0)
+    let loss = buffer(nf, 0.0), defaultAt = buffer(nf, 0)
+    let converted = buffer(nf, false), refinancing = buffer(nf, 0.0)
+    let coinsSold = buffer(nf, 0.0), guarantorPaid = buffer(nf, 0.0)
     var coins = plan.pledgedCoins
     var gCash = plan.guarantors.map(\.cash)
     var gCoins = plan.guarantors.map(\.coins)
     var periods: [Period] = []
     if detail { periods.reserveCapacity(months) }
-    var breaches: [Breach] = []
-    var defaultOrder: [String] = []
+    var log = EventLog()
     var trapped = 0.0
-    var cfadsHistory = [Double](repeating: 0, count: months)
-    var dsHistory = [Double](repeating: 0, count: months)
+    let cfadsHistory = buffer(months, 0.0)
+    let dsHistory = buffer(months, 0.0)
     var minDSCR: Double? = nil
     var dscrSum = 0.0, dscrCount = 0
-    var firstBreach: Int? = nil
-    var defaultMonth: Int? = nil
-    var breached = [Bool](repeating: false, count: nf)  // a covenant breach reported once per facility and kind
-    var ltvBreached = [Bool](repeating: false, count: nf)
-    var principalFlows = [Double](repeating: 0, count: nf * months)
+    let breached = buffer(nf, false)  // a covenant breach reported once per facility and kind
+    let ltvBreached = buffer(nf, false)
+    let principalFlows = buffer(nf * months, 0.0)
     let nFleets = plan.fleets.count
     // A replaced deflation: (1 − d)^(m/12), one multiplication a month.
     let deflationStep = sc.deflation.map { Foundation.pow(1 - $0, 1.0 / 12) }
     var deflationFactor = 1.0
     // Level payments: (1 + r)^-(months left), one multiplication a month.
-    var annuity = [Double](repeating: 0, count: nf)
+    let annuity = buffer(nf, 0.0)
     var cf12 = 0.0, ds12 = 0.0
     let coinFactor = (btc: sc.btcFactor, eth: sc.ethFactor)
-
-    func markDefault(_ f: Int, _ m: Int, _ kind: String, _ detail: String) {
-      guard !defaulted[f] else { return }
-      defaulted[f] = true
-      defaultAt[f] = m
-      loss[f] = balance[f]
-      defaultOrder.append(facs[f].id)
-      breaches.append(Breach(month: m, facility: facs[f].id, kind: kind, detail: detail))
-      if firstBreach == nil { firstBreach = m }
-      if defaultMonth == nil { defaultMonth = m }
-      for g in plan.crossDefaults[f] where !defaulted[g] {
-        markDefault(g, m, "cross-default", "cross-default from \(facs[f].id)")
-      }
-    }
 
     for m in 1...months {
       // Operating cash flow.
@@ -326,8 +325,8 @@ public enum WaterfallEngine {
             balance[f] = 0
           } else {
             refinancing[f] = balance[f]
-            breaches.append(Breach(month: m, facility: facs[f].id, kind: "refinancing", detail: "share price \(Format.money(sp, decimals: 2)) below conversion price \(Format.money(cp, decimals: 2)): \(Format.money(balance[f])) to repay"))
-            if firstBreach == nil { firstBreach = m }
+            log.breaches.append(Breach(month: m, facility: facs[f].id, kind: "refinancing", detail: "share price \(Format.money(sp, decimals: 2)) below conversion price \(Format.money(cp, decimals: 2)): \(Format.money(balance[f])) to repay"))
+            if log.firstBreach == nil { log.firstBreach = m }
           }
         }
         let due = interest + principal
@@ -356,7 +355,10 @@ public enum WaterfallEngine {
           }
         }
         if paid < due - 0.005 {
-          markDefault(f, m, "payment default", "paid \(Format.money(paid)) of \(Format.money(due)) due")
+          recordDefault(
+            f, m, kind: "payment default", detail: "paid \(Format.money(paid)) of \(Format.money(due)) due",
+            facilities: facs, crossDefaults: plan.crossDefaults, balance: balance, defaulted: defaulted,
+            defaultAt: defaultAt, loss: loss, log: &log)
           receipts[f * months + m - 1] += paid
           continue
         }
@@ -392,8 +394,8 @@ public enum WaterfallEngine {
           receipts[f * months + m - 1] += pay
           principalPaidM += pay
           if pay < need - 0.005 {
-            breaches.append(Breach(month: m, facility: facs[f].id, kind: "borrowing base", detail: "balance above \(Format.percent(adv)) of collateral; \(Format.money(need - pay)) not prepaid"))
-            if firstBreach == nil { firstBreach = m }
+            log.breaches.append(Breach(month: m, facility: facs[f].id, kind: "borrowing base", detail: "balance above \(Format.percent(adv)) of collateral; \(Format.money(need - pay)) not prepaid"))
+            if log.firstBreach == nil { log.firstBreach = m }
           }
         }
         if let margin = facs[f].marginLTV, !coins[f].isEmpty, value <= 0 || balance[f] / value > margin {
@@ -414,18 +416,22 @@ public enum WaterfallEngine {
             receipts[f * months + m - 1] += need
             principalPaidM += need
             value -= need
-            breaches.append(Breach(month: m, facility: facs[f].id, kind: "margin call", detail: "coins sold to repay \(Format.money(need))"))
-            if firstBreach == nil { firstBreach = m }
+            log.breaches.append(Breach(month: m, facility: facs[f].id, kind: "margin call", detail: "coins sold to repay \(Format.money(need))"))
+            if log.firstBreach == nil { log.firstBreach = m }
           } else {
             let ltv = value > 0 ? Format.percent(balance[f] / value, maxDecimals: 0) : "∞"
-            markDefault(f, m, "margin call default", "pledged coins worth \(Format.money(coinValue)) cannot cure LTV \(ltv)")
+            recordDefault(
+              f, m, kind: "margin call default",
+              detail: "pledged coins worth \(Format.money(coinValue)) cannot cure LTV \(ltv)",
+              facilities: facs, crossDefaults: plan.crossDefaults, balance: balance, defaulted: defaulted,
+              defaultAt: defaultAt, loss: loss, log: &log)
             continue
           }
         }
         if let maxLTV = facs[f].maxLTV, value > 0, balance[f] / value > maxLTV, !ltvBreached[f] {
           ltvBreached[f] = true
-          breaches.append(Breach(month: m, facility: facs[f].id, kind: "ltv", detail: "LTV \(Format.percent(balance[f] / value, maxDecimals: 1)) above \(Format.percent(maxLTV))"))
-          if firstBreach == nil { firstBreach = m }
+          log.breaches.append(Breach(month: m, facility: facs[f].id, kind: "ltv", detail: "LTV \(Format.percent(balance[f] / value, maxDecimals: 1)) above \(Format.percent(maxLTV))"))
+          if log.firstBreach == nil { log.firstBreach = m }
         }
       }
 
@@ -449,8 +455,8 @@ public enum WaterfallEngine {
       for f in 0..<nf where !defaulted[f] && balance[f] > 0.005 && m >= facs[f].startMonth {
           if let t = trailing, let minD = facs[f].minDSCR, t < minD, !breached[f] {
           breached[f] = true
-          breaches.append(Breach(month: m, facility: facs[f].id, kind: "dscr", detail: "trailing DSCR \(String(format: "%.2f", t))x below \(String(format: "%.2f", minD))x"))
-          if firstBreach == nil { firstBreach = m }
+          log.breaches.append(Breach(month: m, facility: facs[f].id, kind: "dscr", detail: "trailing DSCR \(String(format: "%.2f", t))x below \(String(format: "%.2f", minD))x"))
+          if log.firstBreach == nil { log.firstBreach = m }
         }
         if let t = trailing, let lock = facs[f].lockupDSCR, t < lock { lockedUp = true }
       }
@@ -529,8 +535,41 @@ public enum WaterfallEngine {
     }
     return WaterfallResult(
       months: months, minDSCR: minDSCR, avgDSCR: dscrCount > 0 ? dscrSum / Double(dscrCount) : nil,
-      firstBreachMonth: firstBreach, defaultMonth: defaultMonth, periods: periods, facilities: results,
-      breaches: breaches, defaulted: defaultOrder)
+      firstBreachMonth: log.firstBreach, defaultMonth: log.defaultMonth, periods: periods, facilities: results,
+      breaches: log.breaches, defaulted: log.order)
+  }
+
+  /// Breaches and defaults as they happen.
+  struct EventLog {
+    var breaches: [Breach] = []
+    var order: [String] = []
+    var firstBreach: Int? = nil
+    var defaultMonth: Int? = nil
+  }
+
+  /// Records a default and spreads it along cross-default edges, in order.
+  static func recordDefault(
+    _ f: Int, _ m: Int, kind: String, detail: String, facilities: [FacilityPlan], crossDefaults: [[Int]],
+    balance: UnsafeMutableBufferPointer<Double>, defaulted: UnsafeMutableBufferPointer<Bool>,
+    defaultAt: UnsafeMutableBufferPointer<Int>, loss: UnsafeMutableBufferPointer<Double>, log: inout EventLog
+  ) {
+    var queue = [(f, kind, detail)]
+    var k = 0
+    while k < queue.count {
+      let (g, why, text) = queue[k]
+      k += 1
+      guard !defaulted[g] else { continue }
+      defaulted[g] = true
+      defaultAt[g] = m
+      loss[g] = balance[g]
+      log.order.append(facilities[g].id)
+      log.breaches.append(Breach(month: m, facility: facilities[g].id, kind: why, detail: text))
+      if log.firstBreach == nil { log.firstBreach = m }
+      if log.defaultMonth == nil { log.defaultMonth = m }
+      for h in crossDefaults[g] where !defaulted[h] {
+        queue.append((h, "cross-default", "cross-default from " + facilities[g].id))
+      }
+    }
   }
 
   /// Annual IRR of monthly flows (nil if there is none): Newton's method
