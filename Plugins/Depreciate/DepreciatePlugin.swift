@@ -128,6 +128,12 @@ public struct DepreciatePlugin: DealPlugin {
 
     // The table: year-ends (and the last month), or every month.
     let monthly = inv.has("monthly"), chart = inv.has("chart"), terminal = ctx.terminal
+    // The debt balance beside the values, when the deal has debt and a
+    // plugin answers `waterfall` (asked through the host, like any command).
+    var debt: [Double] = []
+    if chart, let wf = try? ctx.host.runCommand("waterfall --json") {
+      debt = wf["periods"]?.arrayValue?.compactMap { $0["balance"]?.numberValue } ?? []
+    }
     func makeText() -> String {
       let rows: [Int] = monthly ? Array(1...horizon) : Array(Set(Array(stride(from: 12, through: horizon, by: 12)) + [horizon])).sorted()
       var lines: [String] = []
@@ -171,8 +177,10 @@ public struct DepreciatePlugin: DealPlugin {
       if chart {
         var series = curves.count <= 6 ? curves.map { LineChart.Series($0.id, $0.market) } : []
         if curves.count > 1 { series.append(LineChart.Series("total", total)) }
+        if !debt.isEmpty { series.append(LineChart.Series("debt balance", debt)) }
         let drawn = LineChart(series: series, format: Format.compactMoney)
-        lines += ["", "market value (USD) by month", drawn.render(width: terminal.width, color: terminal.color)]
+        let what = debt.isEmpty ? "market value (USD) by month" : "market value against the debt balance (USD) by month"
+        lines += ["", what, drawn.render(width: terminal.width, color: terminal.color)]
       }
       return lines.joined(separator: "\n")
     }

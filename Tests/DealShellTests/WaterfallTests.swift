@@ -228,4 +228,25 @@ struct WaterfallTests {
     #expect(t.run("waterfall months=13").output.contains("invalid value '13' for 'months'"))
     #expect(t.run("waterfall --chart pie").output.contains("unknown chart 'pie'"))
   }
+
+  @Test("a lock-up traps cash below lockup_dscr; an ABL above its borrowing base prepays or breaches")
+  func lockupAndBorrowingBase() {
+    // CFADS 146,000 a month; a level loan needing ~110,000: DSCR ~1.33x.
+    let locked = deal(horizon: 12, extra: ["add facility f type=term amount=$1.25m rate=6% term=12 lockup_dscr=1.5x borrower=co"])
+    let p = periods(locked.json("waterfall"))
+    #expect(num(p[0], "to_equity") == 0 && num(p[0], "trapped") > 0, "below 1.5x: no distribution")
+    let open = deal(horizon: 12, extra: ["add facility f type=term amount=$1.25m rate=6% term=12 lockup_dscr=1.2x borrower=co"])
+    #expect(num(periods(open.json("waterfall"))[0], "to_equity") > 0)
+    // ABL: 50 % advance on a fleet worth 3m (straight line over 120 months,
+    // no salvage): borrowing base 1.475m after month 1; a 2m balance must
+    // prepay the excess from cash, which is not enough: a breach.
+    let abl = deal(horizon: 12, extra: [
+      "add facility a type=abl amount=$2m rate=0% term=12 amort=bullet advance_rate=50% borrower=co",
+      "link fleet pledged-to a",
+    ])
+    let j = abl.json("waterfall")
+    let first = periods(j)[0]
+    #expect(abs(num(first, "principal") - 146_000) < 0.01, "all the month's cash prepays the excess")
+    #expect(j["breaches"]?.arrayValue?.first?["kind"] == "borrowing base")
+  }
 }
