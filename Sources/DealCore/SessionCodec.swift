@@ -172,18 +172,6 @@ public enum SessionCodec {
 
   static func decodeCurrent(_ top: [String: JSONValue], schema: Schema) throws(DecodeError) -> SessionFile {
     try unknownKeys(top, allowed: topKeys, at: "the top level")
-    func str(
-      _ o: [String: JSONValue], _ k: String, _ at: @autoclosure () -> String, required: Bool = true
-    ) throws(DecodeError) -> String {
-      guard let v = o[k] else {
-        if required { throw DecodeError("\(at()): missing \"\(k)\"") }
-        return ""
-      }
-      guard case .string(let s) = v else { throw DecodeError("\(at()): \"\(k)\" must be a string, not \(v.typeName)") }
-      guard s.utf8.count <= 1 << 20 else { throw DecodeError("\(at()): \"\(k)\" is too long") }
-      return s
-    }
-
     let meta = SessionMetadata(
       author: try str(top, "author", "the top level", required: false),
       created: try str(top, "created", "the top level", required: false),
@@ -203,71 +191,29 @@ public enum SessionCodec {
     guard currency.isEmpty || currency == "USD" else { throw DecodeError("\"deal\": currency \"\(currency)\" is not supported (USD only)") }
     let deal = Deal(start: start.month, horizon: horizon, currency: "USD", title: try str(d, "title", "\"deal\"", required: false))
 
-    // Nodes.
-    var nodeList: [Node] = []
-    var kinds: [String: Node] = [:]
-    var edgeSpecCache: [Relation: [String: AttributeSpec]] = [:]
-    var specCache: [String: [String: AttributeSpec]] = [:]
-    guard case .array(let nodes)? = top["nodes"] ?? .array([]) else { throw DecodeError("\"nodes\" must be an array") }
-    if nodes.count > maxNodes { throw DecodeError("more than \(maxNodes) nodes") }
-    nodeList.reserveCapacity(nodes.count)
-    kinds.reserveCapacity(nodes.count)
-    for (i, nv) in nodes.enumerated() {
-      func at() -> String { "node \(i + 1)" }
-      guard case .object(let n) = nv else { throw DecodeError("\(at()): must be an object") }
-      try unknownKeys(n, allowed: nodeKeys, at: at())
-      let id = try str(n, "id", at())
-      func at2() -> String { "node '\(id)'" }
-      guard DealGraph.isValidID(id) else { throw DecodeError("\(at()): invalid id \"\(id)\"") }
-      let kindText = try str(n, "kind", at2())
-      guard let kind = NodeKind(rawValue: kindText) else {
-        throw DecodeError("\(at2()): unknown kind \"\(kindText)\"\(Suggest.clause(for: kindText, in: NodeKind.allCases.map(\.rawValue)))")
-      }
-      let type = try str(n, "type", at2())
-      guard schema.types[kind]?.contains(type) == true else {
-        throw DecodeError("\(at2()): unknown \(kind.rawValue) type \"\(type)\"\(Suggest.clause(for: type, in: schema.types[kind] ?? []))")
-      }
-      let slot = kindText + "/" + type
-      let specs: [String: AttributeSpec]
-      if let cached = specCache[slot] { specs = cached } else {
-        specs = Dictionary(schema.attributes(kind: kind, type: type).map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
-        specCache[slot] = specs
-      }
-      let attrs = try attributes(n["attrs"], specs: specs, at: at2())
-      guard kinds[id] == nil else { throw DecodeError("\(at2()): duplicate id") }
-      let node = Node(id: id, kind: kind, type: type, attrs: attrs)
-      kinds[id] = Node(id: id, kind: kind, type: type)
-      nodeList.append(node)
+    // Nodes and edges are read on both cores; an edge's ends are checked
+    // against the nodes afterwards, in file order.
+    final class Parts: @unchecked Sendable {
+      var nodes: Result<([Node], [String: Node]), DecodeError> = .failure(DecodeError("not read"))
+      var edges: Result<[Edge], DecodeError> = .failure(DecodeError("not read"))
     }
-
-    // Edges.
-    guard case .array(let edges)? = top["edges"] ?? .array([]) else { throw DecodeError("\"edges\" must be an array") }
-    if edges.count > maxNodes * 4 { throw DecodeError("too many edges") }
-    var edgeList: [Edge] = []
-    edgeList.reserveCapacity(edges.count)
-    var seen = Set<EdgeKey>(minimumCapacity: edges.count)
-    for (i, ev) in edges.enumerated() {
-      func at() -> String { "edge \(i + 1)" }
-      guard case .object(let e) = ev else { throw DecodeError("\(at()): must be an object") }
-      try unknownKeys(e, allowed: edgeKeys, at: at())
-      let from = try str(e, "from", at()), relText = try str(e, "rel", at()), to = try str(e, "to", at())
-      guard let rel = Relation(rawValue: relText) else {
-        throw DecodeError("\(at()): unknown relation \"\(relText)\"\(Suggest.clause(for: relText, in: Relation.allCases.map(\.rawValue)))")
+    let parts = Parts()
+    let work: (Int) -> Void = { part in
+      if part == 0 {
+        do throws(DecodeError) { parts.nodes = .success(try decodeNodes(top, schema: schema)) } catch { parts.nodes = .failure(error) }
+      } else {
+        do throws(DecodeError) { parts.edges = .success(try decodeEdges(top, schema: schema)) } catch { parts.edges = .failure(error) }
       }
-      func at2() -> String { "edge '\(from) \(relText) \(to)'" }
-      guard let a = kinds[from] else { throw DecodeError("\(at2()): dangling edge, no node '\(from)'") }
-      guard let b = kinds[to] else { throw DecodeError("\(at2()): dangling edge, no node '\(to)'") }
-      do { try DealGraph.checkEnds(rel, a, b) } catch { throw DecodeError("\(at2()): \(error.message)") }
-      if from == to { throw DecodeError("\(at2()): an edge cannot join a node to itself") }
-      let key = EdgeKey(from: from, rel: rel, to: to)
-      guard seen.insert(key).inserted else { throw DecodeError("\(at2()): duplicate edge") }
-      let edgeSpecs: [String: AttributeSpec]
-      if let cached = edgeSpecCache[rel] { edgeSpecs = cached } else {
-        edgeSpecs = Dictionary((schema.edgeAttributes[rel] ?? []).map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
-        edgeSpecCache[rel] = edgeSpecs
-      }
-      let attrs = e["attrs"] == nil ? [:] : try attributes(e["attrs"], specs: edgeSpecs, at: at2())
-      edgeList.append(Edge(key, attrs: attrs))
+    }
+    let count = (top["nodes"]?.arrayValue?.count ?? 0) + (top["edges"]?.arrayValue?.count ?? 0)
+    if count > 2000 { DispatchQueue.concurrentPerform(iterations: 2, execute: work) } else { work(0); work(1) }
+    let (nodeList, kinds) = try parts.nodes.get()
+    let edgeList = try parts.edges.get()
+    for e in edgeList {
+      func at2() -> String { "edge '\(e.key)'" }
+      guard let a = kinds[e.from] else { throw DecodeError("\(at2()): dangling edge, no node '\(e.from)'") }
+      guard let b = kinds[e.to] else { throw DecodeError("\(at2()): dangling edge, no node '\(e.to)'") }
+      do { try DealGraph.checkEnds(e.rel, a, b) } catch { throw DecodeError("\(at2()): \(error.message)") }
     }
 
     let graph: DealGraph
@@ -311,6 +257,88 @@ public enum SessionCodec {
 
     return SessionFile(
       session: Session(deal: deal, graph: graph, notes: notes, scenarios: scenarios), journal: journal, metadata: meta)
+  }
+
+  static func decodeNodes(_ top: [String: JSONValue], schema: Schema) throws(DecodeError) -> ([Node], [String: Node]) {
+    var nodeList: [Node] = []
+    var kinds: [String: Node] = [:]
+    var specCache: [String: [String: AttributeSpec]] = [:]
+    guard case .array(let nodes)? = top["nodes"] ?? .array([]) else { throw DecodeError("\"nodes\" must be an array") }
+    if nodes.count > maxNodes { throw DecodeError("more than \(maxNodes) nodes") }
+    nodeList.reserveCapacity(nodes.count)
+    kinds.reserveCapacity(nodes.count)
+    for (i, nv) in nodes.enumerated() {
+      func at() -> String { "node \(i + 1)" }
+      guard case .object(let n) = nv else { throw DecodeError("\(at()): must be an object") }
+      try unknownKeys(n, allowed: nodeKeys, at: at())
+      let id = try str(n, "id", at())
+      func at2() -> String { "node '\(id)'" }
+      guard DealGraph.isValidID(id) else { throw DecodeError("\(at()): invalid id \"\(id)\"") }
+      let kindText = try str(n, "kind", at2())
+      guard let kind = NodeKind(rawValue: kindText) else {
+        throw DecodeError("\(at2()): unknown kind \"\(kindText)\"\(Suggest.clause(for: kindText, in: NodeKind.allCases.map(\.rawValue)))")
+      }
+      let type = try str(n, "type", at2())
+      guard schema.types[kind]?.contains(type) == true else {
+        throw DecodeError("\(at2()): unknown \(kind.rawValue) type \"\(type)\"\(Suggest.clause(for: type, in: schema.types[kind] ?? []))")
+      }
+      let slot = kindText + "/" + type
+      let specs: [String: AttributeSpec]
+      if let cached = specCache[slot] { specs = cached } else {
+        specs = Dictionary(schema.attributes(kind: kind, type: type).map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        specCache[slot] = specs
+      }
+      let attrs = try attributes(n["attrs"], specs: specs, at: at2())
+      guard kinds[id] == nil else { throw DecodeError("\(at2()): duplicate id") }
+      let node = Node(id: id, kind: kind, type: type, attrs: attrs)
+      kinds[id] = Node(id: id, kind: kind, type: type)
+      nodeList.append(node)
+    }
+
+    return (nodeList, kinds)
+  }
+
+  static func decodeEdges(_ top: [String: JSONValue], schema: Schema) throws(DecodeError) -> [Edge] {
+    var edgeSpecCache: [Relation: [String: AttributeSpec]] = [:]
+    guard case .array(let edges)? = top["edges"] ?? .array([]) else { throw DecodeError("\"edges\" must be an array") }
+    if edges.count > maxNodes * 4 { throw DecodeError("too many edges") }
+    var edgeList: [Edge] = []
+    edgeList.reserveCapacity(edges.count)
+    var seen = Set<EdgeKey>(minimumCapacity: edges.count)
+    for (i, ev) in edges.enumerated() {
+      func at() -> String { "edge \(i + 1)" }
+      guard case .object(let e) = ev else { throw DecodeError("\(at()): must be an object") }
+      try unknownKeys(e, allowed: edgeKeys, at: at())
+      let from = try str(e, "from", at()), relText = try str(e, "rel", at()), to = try str(e, "to", at())
+      guard let rel = Relation(rawValue: relText) else {
+        throw DecodeError("\(at()): unknown relation \"\(relText)\"\(Suggest.clause(for: relText, in: Relation.allCases.map(\.rawValue)))")
+      }
+      func at2() -> String { "edge '\(from) \(relText) \(to)'" }
+      if from == to { throw DecodeError("\(at2()): an edge cannot join a node to itself") }
+      let key = EdgeKey(from: from, rel: rel, to: to)
+      guard seen.insert(key).inserted else { throw DecodeError("\(at2()): duplicate edge") }
+      let edgeSpecs: [String: AttributeSpec]
+      if let cached = edgeSpecCache[rel] { edgeSpecs = cached } else {
+        edgeSpecs = Dictionary((schema.edgeAttributes[rel] ?? []).map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        edgeSpecCache[rel] = edgeSpecs
+      }
+      let attrs = e["attrs"] == nil ? [:] : try attributes(e["attrs"], specs: edgeSpecs, at: at2())
+      edgeList.append(Edge(key, attrs: attrs))
+    }
+
+    return edgeList
+  }
+
+  static func str(
+    _ o: [String: JSONValue], _ k: String, _ at: @autoclosure () -> String, required: Bool = true
+  ) throws(DecodeError) -> String {
+    guard let v = o[k] else {
+      if required { throw DecodeError("\(at()): missing \"\(k)\"") }
+      return ""
+    }
+    guard case .string(let s) = v else { throw DecodeError("\(at()): \"\(k)\" must be a string, not \(v.typeName)") }
+    guard s.utf8.count <= 1 << 20 else { throw DecodeError("\(at()): \"\(k)\" is too long") }
+    return s
   }
 
   static func int(_ v: JSONValue, _ what: String, min: Int, max: Int) throws(DecodeError) -> Int {
