@@ -9,7 +9,8 @@ public struct WaterfallPlugin: DealPlugin {
   public var version: String { "0.1.0" }
   public var commands: [CommandSpec] { [waterfall] }
 
-  static let usage = "waterfall [months=N] [scenario=NAME] [--detail] [--chart dscr|ltv|balance] [--csv FILE]"
+  static let usage =
+    "waterfall [months=N] [scenario=NAME] [deflation=X spot=X btc=X eth=X utilization=X rate=X power=X haircut=X] [--detail] [--chart dscr|ltv|balance] [--csv FILE]"
 
   var waterfall: CommandSpec {
     CommandSpec(
@@ -29,7 +30,7 @@ public struct WaterfallPlugin: DealPlugin {
       options: [
         OptionSpec("months", "N", help: "months to run (default: the horizon)"),
         OptionSpec("scenario", "NAME", help: "run under a named scenario (see shock)", completion: .scenarios),
-      ],
+      ] + Scenario.keys.map { OptionSpec($0.name, "CHANGE", help: "stress: " + $0.help + " (\($0.example))") },
       flags: [
         FlagSpec("detail", help: "one row per month instead of per year"),
         FlagSpec("chart", value: "dscr|ltv|balance", help: "draw the DSCR, LTV or balance path"),
@@ -50,20 +51,28 @@ public struct WaterfallPlugin: DealPlugin {
   }
 
   /// The scenario named in `scenario=`, or the base case.
-  static func scenario(_ name: String?, _ s: Session) throws(DealError) -> Scenario {
-    guard let name else { return Scenario() }
-    guard let factors = s.scenarios[name] else {
-      throw DealError.unknownName("scenario", name, valid: s.scenarios.keys.sorted(), subject: .value("scenario"))
-        .withFallbackHint(s.scenarios.isEmpty ? "no scenarios yet; 'shock ... name=NAME' keeps one" : nil)
+  /// The scenario of `scenario=NAME`, with any stress keys given on the
+  /// command line on top; the base case if neither.
+  static func scenario(_ inv: Invocation, _ s: Session) throws(DealError) -> (Scenario, [String: Double]) {
+    var factors: [String: Double] = [:]
+    if let name = inv.option("scenario") {
+      guard let named = s.scenarios[name] else {
+        throw DealError.unknownName("scenario", name, valid: s.scenarios.keys.sorted(), subject: .value("scenario"))
+          .withFallbackHint(s.scenarios.isEmpty ? "no scenarios yet; 'shock ... name=NAME' keeps one" : nil)
+      }
+      factors = named
     }
-    return Scenario(factors: factors)
+    for (key, value, _) in inv.options where Scenario.keys.contains(where: { $0.name == key }) {
+      factors[key] = try Scenario.value(of: key, value)
+    }
+    return (Scenario(factors: factors), factors)
   }
 
   func run(_ inv: Invocation, _ ctx: inout CommandContext) throws(DealError) -> CommandOutput {
     try inv.noExtraPositionals(after: 0, usage: Self.usage)
     let s = ctx.session
     let months = try inv.integer("months", NumberSpec(.months, min: 1, max: Double(s.deal.horizon))) ?? s.deal.horizon
-    let sc = try Self.scenario(inv.option("scenario"), s)
+    let (sc, factors) = try Self.scenario(inv, s)
     let chartKind = inv.flags["chart"]
     if let k = chartKind, !["dscr", "ltv", "balance"].contains(k) {
       throw DealError.unknownName("chart", k, valid: ["dscr", "ltv", "balance"], subject: .text(k))
@@ -80,7 +89,8 @@ public struct WaterfallPlugin: DealPlugin {
     }
     let terminal = ctx.terminal
     let detail = inv.has("detail")
-    let title = inv.option("scenario").map { "scenario '\($0)'" } ?? "base case"
+    var title = inv.option("scenario").map { "scenario '\($0)'" } ?? (factors.isEmpty ? "base case" : "stressed")
+    if !factors.isEmpty { title += ": " + Scenario.describe(factors) }
     return CommandOutput(
       text: WaterfallReport.text(r, plan: plan, start: s.deal.start, title: title, detail: detail, chart: chartKind, terminal: terminal)
         + files.map { "\nwrote \(months) months to '\($0)'" }.joined(),

@@ -1,5 +1,6 @@
 import DealPluginAPI
 import DepreciatePlugin
+import ShockPlugin
 import WaterfallPlugin
 
 /// The built-in plugins, sorted by name. This is the only place that names
@@ -9,6 +10,7 @@ public enum BuiltInPlugins {
   public static var all: [any DealPlugin] {
     [
       DepreciatePlugin(),
+      ShockPlugin(),
       WaterfallPlugin(),
     ]
   }

@@ -246,7 +246,8 @@ struct CompletionTests {
   func completes() {
     let t = TestShell()
     t.buildSampleDeal()
-    #expect(complete(t, "sh") == ["show"])
+    #expect(complete(t, "sh") == ["shock", "show"])
+    #expect(complete(t, "shoc") == ["shock"])
     #expect(complete(t, "s").contains("save") && complete(t, "s").contains("set"))
     #expect(complete(t, "show fl") == ["fleet"])
     #expect(complete(t, "link fleet pl") == ["pledged-to"])
@@ -259,7 +260,7 @@ struct CompletionTests {
     #expect(complete(t, "add fa") == ["facility"])
     #expect(complete(t, "rm fleet --c") == ["--cascade"])
     #expect(complete(t, "deal ho") == ["horizon="])
-    #expect(complete(t, "ls; sho") == ["show"])
+    #expect(complete(t, "ls; shoc") == ["shock"])
     #expect(complete(t, "unset fleet ") == ["model", "unit_cost", "units"])
     #expect(complete(t, "help rel") == ["relations"])
   }

@@ -226,7 +226,7 @@ public enum WaterfallEngine {
     // The run's state lives in buffers allocated once per run: the monthly
     // loop mutates them with no uniqueness checks and no allocation.
     // One block, carved into 8-byte-aligned pieces (21 pieces at most).
-    let capacity = 8 * (14 * nf + 2 * nf * months + 2 * months + 21)
+    let capacity = 8 * (15 * nf + 2 * nf * months + 2 * months + 22)
     let arena = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
     defer { arena.deallocate() }
     var used = 0
@@ -269,6 +269,7 @@ public enum WaterfallEngine {
     var deflationFactor = 1.0
     // Level payments: (1 + r)^-(months left), one multiplication a month.
     let annuity = buffer(nf, 0.0)
+    let shadow = buffer(nf, -1.0)  // scheduled balance of a defaulted facility
     var cf12 = 0.0, ds12 = 0.0
     let coinFactor = (btc: sc.btcFactor, eth: sc.ethFactor)
 
@@ -300,23 +301,34 @@ public enum WaterfallEngine {
 
       // Debt service by rank.
       for f in 0..<nf {
-          guard !defaulted[f], balance[f] > 0.005, m >= facs[f].startMonth, m <= facs[f].maturity else { continue }
+          guard m >= facs[f].startMonth, m <= facs[f].maturity else { continue }
+        // After a default the schedule still counts in DSCR (contractual
+        // debt service on the unpaid balance), so DSCR stays comparable
+        // across stresses; nothing is paid.
+        if defaulted[f], shadow[f] < 0 { shadow[f] = balance[f] }
+        let owed = defaulted[f] ? shadow[f] : balance[f]
+        guard owed > 0.005 else { continue }
         let r = (facs[f].floating ? Scenario.baseRate + sc.rateChange + facs[f].spread : facs[f].rate) / 12
-        let interest = balance[f] * r
+        let interest = owed * r
         let k = m - facs[f].startMonth + 1  // month of the term, 1-based
         let left = facs[f].maturity - m + 1
         var principal: Double
         switch facs[f].amort {
         case .level:
           if annuity[f] == 0 { annuity[f] = Foundation.pow(1 + r, -Double(left)) } else { annuity[f] *= 1 + r }
-          let pmt = r > 0 ? balance[f] * r / (1 - annuity[f]) : balance[f] / Double(left)
+          let pmt = r > 0 ? owed * r / (1 - annuity[f]) : owed / Double(left)
           principal = pmt - interest
         case .straight: principal = facs[f].amount / Double(facs[f].term)
         case .bullet, .sweep: principal = 0
         case .sculpted: principal = k - 1 < facs[f].sculptedPrincipal.count ? facs[f].sculptedPrincipal[k - 1] : 0
         }
-        if m == facs[f].maturity { principal = balance[f] }
-        principal = min(max(0, principal), balance[f])
+        if m == facs[f].maturity { principal = owed }
+        principal = min(max(0, principal), owed)
+        if defaulted[f] {
+          dsDue += interest + principal
+          shadow[f] -= principal
+          continue
+        }
         // A convertible converts at maturity instead of being repaid.
         if m == facs[f].maturity, facs[f].type == "convertible", let cp = facs[f].conversionPrice, let sp = facs[f].sharePrice {
           if sp >= cp {

@@ -1,0 +1,166 @@
+import DealCore
+import DealPluginAPI
+
+/// `shock` and `scenario`: stress the deal and rerun the waterfall (SPEC §5).
+/// The deterministic shock runs `waterfall` through the host, once as it is
+/// and once stressed, and prints the two side by side.
+public struct ShockPlugin: DealPlugin {
+  public init() {}
+  public var name: String { "shock" }
+  public var version: String { "0.1.0" }
+  public var commands: [CommandSpec] { [shock, scenario] }
+
+  static let keyNames = Scenario.keys.map(\.name)
+
+  var shock: CommandSpec {
+    CommandSpec(
+      name: "shock", abstract: "stress the deal (rent deflation, coin crash, utilization, rates) and compare with the base case",
+      usage: "shock KEY=CHANGE ... [name=NAME]",
+      discussion: "Keys: " + Scenario.keys.map { "\($0.name) (\($0.help))" }.joined(separator: "; ")
+        + ". name=NAME keeps the stress as a named scenario of the session ('waterfall scenario=NAME').",
+      examples: [
+        "shock deflation=40%", "shock deflation=40% btc=-60% utilization=-20pt rate=+200bp",
+        "shock spot=-30% haircut=20% name=bear", "shock btc=-70% --json",
+      ],
+      options: Scenario.keys.map { OptionSpec($0.name, "CHANGE", help: $0.help + " (\($0.example))") }
+        + [OptionSpec("name", "NAME", help: "keep the stress as a named scenario")],
+      effects: .changes
+    ) { inv, ctx in
+      try inv.noExtraPositionals(after: 0, usage: "shock KEY=CHANGE ... [name=NAME]")
+      var factors: [String: Double] = [:]
+      var typed: [String] = []
+      for (key, value, _) in inv.options where key != "name" {
+        factors[key] = try Scenario.value(of: key, value)
+        typed.append(Word(text: "\(key)=\(value)", start: 0, end: 0, equalsIndex: key.count).rendered)
+      }
+      guard !factors.isEmpty else {
+        throw DealError.usage(
+          "no stress given", hint: "e.g. shock deflation=40% btc=-60% utilization=-20pt rate=+200bp", subject: .word(0))
+      }
+      let base = try ctx.host.runCommand("waterfall --json")
+      let shocked = try ctx.host.runCommand("waterfall " + typed.joined(separator: " ") + " --json")
+      var saved: String? = nil
+      if let name = inv.option("name") {
+        guard DealGraph.isValidID(name) else {
+          throw DealError(.invalid, "invalid scenario name '\(name)'", hint: "names are like ids: bear, btc-crash, stress_1", subject: .value("name"))
+        }
+        ctx.modify { $0.scenarios[name] = factors }
+        saved = name
+      }
+      let described = Scenario.describe(factors)
+      return CommandOutput(
+        text: ShockReport.compare([("base", base), ("shocked", shocked)], title: "shock: " + described)
+          + (saved.map { "\nkept as scenario '\($0)' (waterfall scenario=\($0))" } ?? ""),
+        json: ["base": ShockReport.summary(base), "shocked": ShockReport.summary(shocked), "factors": .object(factors.mapValues { .number($0) })])
+    }
+  }
+
+  var scenario: CommandSpec {
+    CommandSpec(
+      name: "scenario", abstract: "named scenarios of the session: list, save, remove, compare",
+      usage: "scenario [ls] | scenario save NAME KEY=CHANGE ... | scenario rm NAME | scenario compare NAME|base NAME ...",
+      examples: [
+        "scenario ls", "scenario save bear deflation=45% spot=-20%", "scenario compare base bear",
+        "scenario rm bear",
+      ],
+      subcommands: ["ls", "save", "rm", "compare"],
+      arguments: [ArgumentSpec("SUBCOMMAND", .values(["ls", "save", "rm", "compare"])), ArgumentSpec("NAME", .scenarios, repeats: true)],
+      options: Scenario.keys.map { OptionSpec($0.name, "CHANGE", help: $0.help) },
+      effects: .changes
+    ) { inv, ctx in
+      let sub = inv.positionals.first ?? "ls"
+      let names = Array(inv.positionals.dropFirst())
+      switch sub {
+      case "ls":
+        try inv.noExtraPositionals(after: 1, usage: "scenario ls")
+        let all = ctx.session.scenarios.sorted { $0.key < $1.key }
+        var t = TextTable(["SCENARIO", "STRESS"])
+        for (n, f) in all { t.add([n, Scenario.describe(f)]) }
+        return CommandOutput(
+          text: all.isEmpty ? "no scenarios (shock ... name=NAME or scenario save NAME ... keeps one)" : t.render(),
+          json: ["scenarios": .object(Dictionary(all.map { ($0.key, JSONValue.object($0.value.mapValues { .number($0) })) }, uniquingKeysWith: { a, _ in a }))])
+      case "save":
+        guard names.count == 1 else { throw DealError.usage("scenario save takes one NAME", hint: "scenario save NAME KEY=CHANGE ...", subject: .word(0)) }
+        let name = names[0]
+        guard DealGraph.isValidID(name), name != "base" else {
+          throw DealError(.invalid, "invalid scenario name '\(name)'", hint: "names are like ids; 'base' is the base case", subject: .text(name))
+        }
+        var factors: [String: Double] = [:]
+        for (key, value, _) in inv.options { factors[key] = try Scenario.value(of: key, value) }
+        guard !factors.isEmpty else { throw DealError.usage("no stress given", hint: "e.g. scenario save bear deflation=45%", subject: .word(0)) }
+        let replaced = ctx.session.scenarios[name] != nil
+        ctx.modify { $0.scenarios[name] = factors }
+        return CommandOutput(
+          text: "\(replaced ? "replaced" : "saved") scenario '\(name)': \(Scenario.describe(factors))",
+          json: ["saved": .string(name), "factors": .object(factors.mapValues { .number($0) })])
+      case "rm":
+        guard !names.isEmpty else { throw DealError.usage("scenario rm needs a NAME", subject: .word(0)) }
+        for (k, n) in names.enumerated() where ctx.session.scenarios[n] == nil {
+          throw DealError.unknownName("scenario", n, valid: ctx.session.scenarios.keys.sorted(), subject: .word(inv.positionalIndices[k + 1]))
+        }
+        ctx.modify { s in for n in names { s.scenarios[n] = nil } }
+        return CommandOutput(text: "removed " + names.map { "'\($0)'" }.joined(separator: ", "), json: ["removed": .array(names.map { .string($0) })])
+      case "compare":
+        guard !names.isEmpty else { throw DealError.usage("scenario compare needs names", hint: "scenario compare base bear", subject: .word(0)) }
+        var runs: [(String, JSONValue)] = []
+        for (k, n) in names.enumerated() {
+          if n == "base" {
+            runs.append((n, try ctx.host.runCommand("waterfall --json")))
+          } else {
+            guard ctx.session.scenarios[n] != nil else {
+              throw DealError.unknownName("scenario", n, valid: ["base"] + ctx.session.scenarios.keys.sorted(), subject: .word(inv.positionalIndices[k + 1]))
+            }
+            runs.append((n, try ctx.host.runCommand("waterfall scenario=\(n) --json")))
+          }
+        }
+        return CommandOutput(
+          text: ShockReport.compare(runs, title: "scenarios"),
+          json: ["scenarios": .object(Dictionary(runs.map { ($0.0, ShockReport.summary($0.1)) }, uniquingKeysWith: { a, _ in a }))])
+      default:
+        throw DealError.unknownName("scenario subcommand", sub, valid: ["ls", "save", "rm", "compare"], subject: .word(1))
+      }
+    }
+  }
+}
+
+/// Side-by-side summaries of waterfall runs.
+enum ShockReport {
+  /// The waterfall summary S of SPEC §5: min and average DSCR, first
+  /// breach, default month, facilities.
+  static func summary(_ w: JSONValue) -> JSONValue {
+    [
+      "min_dscr": w["min_dscr"] ?? .null, "avg_dscr": w["avg_dscr"] ?? .null,
+      "first_breach_month": w["first_breach_month"] ?? .null, "default_month": w["default_month"] ?? .null,
+      "facilities": w["facilities"] ?? .object([:]), "defaulted": w["defaulted"] ?? .array([]),
+    ]
+  }
+
+  static func compare(_ runs: [(String, JSONValue)], title: String) -> String {
+    func ratio(_ v: JSONValue?) -> String { v?.numberValue.map { Format.grouped($0, decimals: 2) + "x" } ?? "—" }
+    func month(_ v: JSONValue?) -> String { v?.numberValue.map { String(Int($0)) } ?? "none" }
+    func money(_ v: JSONValue?) -> String { v?.numberValue.map { Format.grouped($0, decimals: 0) } ?? "—" }
+    func pct(_ v: JSONValue?) -> String { v?.numberValue.map { Format.percent($0, maxDecimals: 1) } ?? "—" }
+    let withChange = runs.count == 2
+    var headers = ["METRIC"] + runs.map { $0.0.uppercased() }
+    if withChange { headers.append("CHANGE") }
+    var t = TextTable(headers, aligns: [.left] + Array(repeating: .right, count: headers.count - 1))
+    func row(_ label: String, _ get: (JSONValue) -> JSONValue?, _ fmt: (JSONValue?) -> String, delta: ((Double, Double) -> String)?) {
+      var r = [label] + runs.map { fmt(get($0.1)) }
+      if withChange {
+        if let a = get(runs[0].1)?.numberValue, let b = get(runs[1].1)?.numberValue, let delta { r.append(delta(a, b)) } else { r.append("") }
+      }
+      t.add(r)
+    }
+    func signed(_ x: Double, _ s: String) -> String { (x > 0 ? "+" : "") + s }
+    row("min DSCR", { $0["min_dscr"] }, ratio, delta: { a, b in signed(b - a, Format.grouped(b - a, decimals: 2) + "x") })
+    row("average DSCR", { $0["avg_dscr"] }, ratio, delta: { a, b in signed(b - a, Format.grouped(b - a, decimals: 2) + "x") })
+    row("first breach month", { $0["first_breach_month"] }, month, delta: { a, b in signed(b - a, String(Int(b - a))) })
+    row("default month", { $0["default_month"] }, month, delta: { a, b in signed(b - a, String(Int(b - a))) })
+    let ids = (runs.first?.1["facilities"]?.objectValue?.keys.sorted()) ?? []
+    for id in ids {
+      row("\(id) loss USD", { $0["facilities"]?[id]?["loss"] }, money, delta: { a, b in signed(b - a, Format.grouped(b - a, decimals: 0)) })
+      row("\(id) IRR", { $0["facilities"]?[id]?["irr"] }, pct, delta: { a, b in signed(b - a, Format.plain((b - a) * 10_000, maxDecimals: 0) + "bp") })
+    }
+    return title + "\n\n" + t.render()
+  }
+}
