@@ -46,8 +46,11 @@ line_is() { sleep 0.2; [ "$(last_line)" = "$1" ]; }
 
 # 1. Tab completes a command name.
 start
-keys 'sho' Tab
-check "Tab completes a command" line_is "dealsh untitled> show"
+keys 'depr' Tab
+check "Tab completes a command" line_is "dealsh untitled> depreciate"
+keys C-u 'sho' Tab Tab
+check "Tab twice lists the candidates" wait_for "shock"
+keys C-u
 
 # 2. Tab completes a node id added at run time.
 keys C-u 'add entity zeta-capital type=sponsor' Enter
