@@ -15,18 +15,34 @@ public struct ShockPlugin: DealPlugin {
   var shock: CommandSpec {
     CommandSpec(
       name: "shock", abstract: "stress the deal (rent deflation, coin crash, utilization, rates) and compare with the base case",
-      usage: "shock KEY=CHANGE ... [name=NAME]",
+      usage: "shock KEY=CHANGE ... [name=NAME] | shock grid KEY=FROM..TO:STEPS [KEY=FROM..TO:STEPS] [metric=M] [--csv FILE] | shock solve TARGET KEY [KEY2]",
       discussion: "Keys: " + Scenario.keys.map { "\($0.name) (\($0.help))" }.joined(separator: "; ")
-        + ". name=NAME keeps the stress as a named scenario of the session ('waterfall scenario=NAME').",
+        + ". name=NAME keeps the stress as a named scenario of the session ('waterfall scenario=NAME')."
+        + " grid tabulates a metric (min_dscr, avg_dscr, default_month, first_breach_month, FACILITY.loss, FACILITY.irr)"
+        + " over one or two keys; solve finds the smallest stress at which TARGET (default, breach, \"senior.loss>0\","
+        + " \"min_dscr<1\") happens, or with KEY2 the frontier of the two.",
       examples: [
         "shock deflation=40%", "shock deflation=40% btc=-60% utilization=-20pt rate=+200bp",
         "shock spot=-30% haircut=20% name=bear", "shock btc=-70% --json",
+        "shock grid deflation=0%..60%:7 utilization=0pt..-30pt:4", "shock grid deflation=10%..70%:7 metric=ddtl.loss --csv grid.csv",
+        "shock solve default deflation", "shock solve \"ddtl.loss>0\" deflation spot",
       ],
+      subcommands: ["grid", "solve"],
       options: Scenario.keys.map { OptionSpec($0.name, "CHANGE", help: $0.help + " (\($0.example))") }
-        + [OptionSpec("name", "NAME", help: "keep the stress as a named scenario")],
+        + [OptionSpec("name", "NAME", help: "keep the stress as a named scenario"),
+           OptionSpec("metric", "M", help: "grid: the metric to tabulate (default min_dscr)")],
+      flags: [FlagSpec("csv", value: "FILE", help: "grid: write the table as CSV")],
       effects: .changes
     ) { inv, ctx in
-      try inv.noExtraPositionals(after: 0, usage: "shock KEY=CHANGE ... [name=NAME]")
+      switch inv.positionals.first {
+      case "grid": return try GridSolve.grid(inv, ctx)
+      case "solve": return try GridSolve.solve(inv, ctx)
+      case let other?:
+        throw DealError.unknownName("shock mode", other, valid: ["grid", "solve"], subject: .word(inv.positionalIndices[0]))
+          .withHint("'shock KEY=CHANGE ...' for one stress; 'shock grid' or 'shock solve' for many")
+      case nil: break
+      }
+      if inv.option("metric") != nil { throw DealError.usage("metric= belongs to 'shock grid'", subject: .key("metric")) }
       var factors: [String: Double] = [:]
       var typed: [String] = []
       for (key, value, _) in inv.options where key != "name" {
@@ -120,6 +136,14 @@ public struct ShockPlugin: DealPlugin {
         throw DealError.unknownName("scenario subcommand", sub, valid: ["ls", "save", "rm", "compare"], subject: .word(1))
       }
     }
+  }
+}
+
+extension DealError {
+  func withHint(_ h: String) -> DealError {
+    var e = self
+    e.hint = h
+    return e
   }
 }
 

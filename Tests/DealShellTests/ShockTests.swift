@@ -84,3 +84,69 @@ struct ShockTests {
     #expect(out.contains(message), "\(out)")
   }
 }
+
+@Suite("shock grid and solve")
+struct GridSolveTests {
+  func deal() -> TestShell {
+    let t = TestShell()
+    t.ok("deal start=2025-01 horizon=48")
+    t.ok("add entity co type=spv")
+    t.ok("add asset fleet type=gpu model=H100 units=1000 unit_cost=30000 life=60 owner=co")
+    t.ok("add contract l type=lease rate=2.20 utilization=90% term=24 take_or_pay=80% spot_rate=2 deflation=10% fleet=fleet")
+    t.ok("add facility senior type=term amount=$20m rate=9% term=48 borrower=co")
+    t.ok("link fleet pledged-to senior")
+    return t
+  }
+
+  @Test("grid: the JSON shape of SPEC §5, values that fall with deflation, and a CSV that parses back")
+  func grid() throws {
+    let t = deal()
+    let path = t.folder + "/g.csv"
+    let j = t.json("shock grid deflation=0%..60%:4 utilization=0pt..-20pt:3 --csv \(path)")
+    #expect(j["metric"] == "min_dscr" && j["row_key"] == "deflation" && j["col_key"] == "utilization")
+    #expect(j["rows"] == [0, 0.2, 0.4, 0.6])
+    let values = j["values"]?.arrayValue?.map { $0.arrayValue?.compactMap(\.numberValue) ?? [] } ?? []
+    #expect(values.count == 4 && values.allSatisfy { $0.count == 3 })
+    for c in 0..<3 { for r in 1..<4 { #expect(values[r][c] <= values[r - 1][c] + 1e-12) } }
+    for r in 0..<4 { for c in 1..<3 { #expect(values[r][c] <= values[r][c - 1] + 1e-12) } }
+    // Each cell is the waterfall under those stresses.
+    let w = t.json("waterfall deflation=40% utilization=-10pt")
+    #expect(abs(values[2][1] - (w["min_dscr"]?.numberValue ?? .nan)) < 1e-4)
+    let csv = try String(contentsOfFile: path, encoding: .utf8).components(separatedBy: "\r\n").filter { !$0.isEmpty }
+    #expect(csv.count == 5)
+    let cell = csv[3].split(separator: ",")[2]
+    #expect(abs(Double(cell)! - values[2][1]) < 1e-4)
+  }
+
+  @Test("solve: the breakeven deflation separates default from no default")
+  func solve() {
+    let t = deal()
+    let j = t.json("shock solve default deflation")
+    let x = j["breakeven"]?.numberValue ?? .nan
+    #expect(x > 0 && x < 1)
+    #expect(t.json("waterfall deflation=\(x * 100 + 0.5)%")["default_month"] != .null)
+    #expect(t.json("waterfall deflation=\(max(0, x * 100 - 0.5))%")["default_month"] == .null)
+    // A frontier over a second key: more spot stress, less deflation needed.
+    let f = t.json("shock solve \"senior.loss>0\" deflation spot")["frontier"]?.arrayValue ?? []
+    let points = f.compactMap { $0["breakeven"]?.numberValue }
+    #expect(points.count >= 2)
+    for i in 1..<points.count { #expect(points[i] <= points[i - 1] + 1e-9) }
+  }
+
+  @Test(
+    "bad input",
+    arguments: [
+      ("shock grid", "takes one or two"), ("shock grid deflation=0%..60%", "invalid range"),
+      ("shock grid deflation=0%..60%:4 metric=profit", "unknown metric 'profit'"),
+      ("shock grid deflation=0%..60%:4 metric=ghost.loss", "unknown facility 'ghost'"),
+      ("shock solve", "takes TARGET KEY"), ("shock solve default colour", "unknown stress key 'colour'"),
+      ("shock solve happiness deflation", "unknown target 'happiness'"), ("shock mc", "unknown shock mode 'mc'"),
+      ("shock deflation=40% metric=min_dscr", "metric= belongs to 'shock grid'"),
+    ])
+  func badInput(line: String, message: String) {
+    let t = deal()
+    let (status, out) = t.run(line)
+    #expect(status == .failed)
+    #expect(out.contains(message), "\(out)")
+  }
+}

@@ -226,7 +226,7 @@ public enum WaterfallEngine {
     // The run's state lives in buffers allocated once per run: the monthly
     // loop mutates them with no uniqueness checks and no allocation.
     // One block, carved into 8-byte-aligned pieces (21 pieces at most).
-    let capacity = 8 * (15 * nf + 2 * nf * months + 2 * months + 22)
+    let capacity = 8 * (16 * nf + 2 * nf * months + 2 * months + 23)
     let arena = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
     defer { arena.deallocate() }
     var used = 0
@@ -270,6 +270,7 @@ public enum WaterfallEngine {
     // Level payments: (1 + r)^-(months left), one multiplication a month.
     let annuity = buffer(nf, 0.0)
     let shadow = buffer(nf, -1.0)  // scheduled balance of a defaulted facility
+    let lastDue = buffer(nf, 0.0)  // its regular payment before it defaulted
     var cf12 = 0.0, ds12 = 0.0
     let coinFactor = (btc: sc.btcFactor, eth: sc.ethFactor)
 
@@ -325,7 +326,12 @@ public enum WaterfallEngine {
         if m == facs[f].maturity { principal = owed }
         principal = min(max(0, principal), owed)
         if defaulted[f] {
-          dsDue += interest + principal
+          // The contractual schedule: a level or straight loan keeps its
+          // regular payment; a bullet its interest, then the balance.
+          switch facs[f].amort {
+          case .level, .straight: dsDue += lastDue[f]
+          default: dsDue += interest + principal
+          }
           shadow[f] -= principal
           continue
         }
@@ -342,6 +348,7 @@ public enum WaterfallEngine {
           }
         }
         let due = interest + principal
+        if m < facs[f].maturity { lastDue[f] = due }
         dsDue += due
         var paid = min(cash, due)
         cash -= paid
