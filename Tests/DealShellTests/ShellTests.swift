@@ -265,3 +265,40 @@ struct CompletionTests {
     #expect(complete(t, "help rel") == ["relations"])
   }
 }
+
+@Suite("diff")
+struct DiffTests {
+  @Test("nodes, edges, attributes, deal settings, scenarios and notes; identical files say so")
+  func diff() throws {
+    let t = TestShell()
+    t.buildSampleDeal()
+    t.ok("save a")
+    #expect(t.run("diff a").output.hasPrefix("no differences"))
+    #expect(t.json("diff a")["identical"] == true)
+    t.ok("set fleet units=2048 life=48")
+    t.ok("unset lease1 take_or_pay")
+    t.ok("rm hyper --cascade")
+    t.ok("add entity parent type=sponsor")
+    t.ok("link parent guarantees loan")
+    t.ok("deal horizon=72")
+    t.ok("note changed")
+    t.ok("save b")
+    let j = t.json("diff a b")
+    #expect(j["identical"] == false)
+    #expect(j["deal"]?["horizon"] == ["from": "60", "to": "72"])
+    #expect(j["nodes"]?["added"]?.arrayValue?.map { $0["id"] } == ["parent"])
+    #expect(j["nodes"]?["removed"]?.arrayValue?.map { $0["id"] } == ["hyper"])
+    let fleet = j["nodes"]?["changed"]?.arrayValue?.first { $0["id"] == "fleet" }
+    #expect(fleet?["attrs"]?["units"] == ["from": 1024, "to": 2048])
+    let lease = j["nodes"]?["changed"]?.arrayValue?.first { $0["id"] == "lease1" }
+    #expect(lease?["attrs"]?["take_or_pay"] == ["from": 0.9, "to": nil])
+    #expect(j["edges"]?["added"]?.arrayValue?.contains(["from": "parent", "rel": "guarantees", "to": "loan"]) == true)
+    #expect(j["edges"]?["removed"]?.arrayValue?.contains(["from": "hyper", "rel": "rents", "to": "lease1"]) == true)
+    #expect(j["notes"]?["added"] == 1)
+    let text = t.run("diff a b").output
+    #expect(text.contains("~ node fleet: life (default 60 months) → 48 months, units 1,024 → 2,048"))
+    #expect(text.contains("~ node lease1: take_or_pay 90% → (default 0%)"))
+    #expect(text.contains("- node hyper (entity tenant)"))
+    #expect(t.run("diff a ghost").output.contains("cannot read"))
+  }
+}

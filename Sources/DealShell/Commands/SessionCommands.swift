@@ -6,7 +6,7 @@ import Foundation
 /// history, scripts, notes.
 enum SessionCommands {
   static func all(_ shell: Shell) -> [CommandSpec] {
-    [new(shell), save(shell), open(shell), sessions(shell), undo(shell), redo(shell), history(shell), source(shell), note]
+    [new(shell), save(shell), open(shell), sessions(shell), undo(shell), redo(shell), history(shell), source(shell), note, diff(shell)]
   }
 
   /// Asks before unsaved changes are lost (only on a terminal; scripts say
@@ -171,6 +171,34 @@ enum SessionCommands {
       defer { shell.sourceDepth -= 1 }
       let (status, count) = shell.runScript(text, file: path, keepGoing: false)
       return CommandOutput(text: "", json: ["script": .string(path), "commands": .number(Double(count)), "ok": .bool(status == .ok)], failed: status == .failed)
+    }
+  }
+
+  static func diff(_ shell: Shell) -> CommandSpec {
+    CommandSpec(
+      name: "diff", abstract: "what changed between this session (or A) and B: deal, nodes, edges, attributes",
+      usage: "diff [PATH_A] PATH_B",
+      discussion: "With one path, compares the session in memory (before) with the file (after). Bare names resolve in the sessions folder.",
+      examples: ["diff neocloud-abl", "diff Sessions/old.deal Sessions/new.deal", "diff neocloud-abl --json"],
+      arguments: [ArgumentSpec("PATH", .files("deal"), repeats: true)]
+    ) { inv, ctx in
+      let usage = "diff [PATH_A] PATH_B"
+      _ = try inv.positional(0, "PATH_B", usage: usage)
+      try inv.noExtraPositionals(after: 2, usage: usage)
+      let paths = inv.positionals.map { shell.environment.sessionPath($0) }
+      let before: Session, after: Session, names: (String, String)
+      if paths.count == 2 {
+        before = try shell.readSession(paths[0]).0.session
+        after = try shell.readSession(paths[1]).0.session
+        names = (paths[0], paths[1])
+      } else {
+        before = ctx.session
+        after = try shell.readSession(paths[0]).0.session
+        names = ("the session in memory", paths[0])
+      }
+      let d = SessionDiff(from: before, to: after)
+      let schema = ctx.schema
+      return CommandOutput(text: DiffRenderer.text(d, before: before, after: after, names: names, schema: schema), json: DiffRenderer.json(d))
     }
   }
 
