@@ -250,6 +250,9 @@ final class InteractiveLoop {
     Interrupts.installHandler()
     shell.confirmHandler = { [unowned self] q in self.ask(q) }
     fputs("dealsh \(DealshVersion.current) — 'help' lists the commands, Tab completes, Ctrl-D quits\n", stdout)
+    shell.announceOrphans()
+    shell.startCrashJournal()
+    defer { shell.crashJournal?.remove() }
     while true {
       var line = ""
       var result = editor.readLine(prompt: prompt)

@@ -80,6 +80,8 @@ public final class Shell {
   /// Called when the session is saved, opened or replaced.
   public var onReset: (() -> Void)? = nil
   var quitRequested = false
+  /// The crash journal of an interactive session.
+  var crashJournal: CrashJournal?
   /// Forgets cached results of read-only commands (benchmarks time the
   /// computation itself).
   public func clearDerivedData() { derived.removeAll() }

@@ -302,3 +302,43 @@ struct DiffTests {
     #expect(t.run("diff a ghost").output.contains("cannot read"))
   }
 }
+
+@Suite("crash recovery")
+struct RecoverTests {
+  @Test("a journal left by a dead process is replayed on its file: commands, undo and redo")
+  func recover() throws {
+    let t = TestShell()
+    t.buildSampleDeal()
+    t.ok("save base")
+    let state = t.folder + "/state/dealsh/recovery"
+    try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+    let header: JSONValue = ["path": .string(t.folder + "/sessions/base.deal"), "pid": 4_000_000, "started": "2026-01-15T09:00:00Z"]
+    let lines = [
+      header, ["line": "add entity extra type=spv"], ["line": "set fleet units=2048"], ["undo": true],
+      ["line": "deal horizon=72"], ["undo": true], ["redo": true],
+    ]
+    try (lines.map { $0.serialized(pretty: false) }.joined(separator: "\n") + "\n")
+      .write(toFile: state + "/4000000.journal", atomically: true, encoding: .utf8)
+    let u = TestShell(env: ["XDG_STATE_HOME": t.folder + "/state", "DEALSH_SESSIONS": t.folder + "/sessions"])
+    let out = u.ok("recover")
+    #expect(out.contains("recovered 6 of 6 changes"))
+    #expect(u.shell.session.graph["extra"] != nil)
+    #expect(u.shell.session.graph["fleet"]?.attrs["units"] == .number(1024), "the undone change stays undone")
+    #expect(u.shell.session.deal.horizon == 72, "the redone change is back")
+    #expect(u.shell.isDirty)
+    #expect(u.run("recover").output.contains("nothing to recover"))
+    #expect(!FileManager.default.fileExists(atPath: state + "/4000000.journal"))
+  }
+
+  @Test("recover --discard drops a dead session's changes")
+  func discard() throws {
+    let t = TestShell()
+    let state = t.folder + "/state/dealsh/recovery"
+    try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+    try "{\"path\":null,\"pid\":4000001,\"started\":\"x\"}\n{\"line\":\"add entity a type=spv\"}\n"
+      .write(toFile: state + "/4000001.journal", atomically: true, encoding: .utf8)
+    #expect(t.ok("recover --discard").contains("dropped"))
+    #expect(t.shell.session.graph.nodeCount == 0)
+    #expect(t.run("recover").status == .failed)
+  }
+}

@@ -113,5 +113,35 @@ check "dealsh FILE.deal opens the session" wait_for "acme  entity  sponsor"
 keys 'quit' Enter
 wait_for "SHELL-EXITED"
 
+# 9. Crash recovery: kill -9 loses none of the changes.
+start
+keys 'add entity r1 type=spv' Enter
+wait_for "added entity 'r1'"
+keys 'add entity r2 type=spv' Enter
+wait_for "added entity 'r2'"
+keys 'set r1 pd=2%' Enter
+wait_for "set r1: pd=2%"
+keys 'undo' Enter
+wait_for "undone: set r1 pd=2%"
+keys 'add entity r3 type=sponsor name="Third one"' Enter
+wait_for "added entity 'r3'"
+pane=$(tmux list-panes -t $S -F '#{pane_pid}')
+dpid=$(pgrep -P "$pane" -f dealsh | head -n 1)
+kill -9 "$dpid"
+check "kill -9 ends the shell" wait_for "SHELL-EXITED"
+check "the journal survived" bash -c "ls '$STATE/dealsh/recovery/' | grep -q journal"
+start
+check "the next start says changes can be recovered" wait_for "5 unsaved changes from a session that ended"
+keys 'recover' Enter
+check "recover restores 5 of 5 changes" wait_for "recovered 5 of 5 changes"
+keys 'ls' Enter
+check "the recovered session has every change" wait_for "r3  entity  sponsor  Third one"
+keys 'show r1' Enter
+check "the undone change stays undone" wait_for "pd         0%     default"
+keys 'recover' Enter
+check "nothing left to recover" wait_for "error: recover: nothing to recover"
+keys 'quit --force' Enter
+wait_for "SHELL-EXITED"
+
 echo "terminal: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

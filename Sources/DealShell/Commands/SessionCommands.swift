@@ -6,7 +6,7 @@ import Foundation
 /// history, scripts, notes.
 enum SessionCommands {
   static func all(_ shell: Shell) -> [CommandSpec] {
-    [new(shell), save(shell), open(shell), sessions(shell), undo(shell), redo(shell), history(shell), source(shell), note, diff(shell)]
+    [new(shell), save(shell), open(shell), sessions(shell), undo(shell), redo(shell), history(shell), source(shell), note, diff(shell), RecoverCommand.spec(shell)]
   }
 
   /// Asks before unsaved changes are lost (only on a terminal; scripts say
