@@ -5,7 +5,7 @@ SUDO    := $(if $(filter 0,$(shell id -u)),,sudo)
 DEBUG   := .build/debug/dealsh
 RELEASE := .build/release/dealsh
 
-.PHONY: run test bench install deps test-deps release build unit transcripts terminal clean
+.PHONY: run test bench fuzz install deps test-deps release build unit transcripts terminal clean
 
 # libedit is the one system library dealsh links.
 deps:
@@ -49,6 +49,24 @@ terminal:
 bench: deps
 	$(SWIFT) build -c release
 	.build/release/dealsh-bench $(RELEASE)
+
+# libFuzzer targets (lexer, session decoder, transcript parser), each for
+# FUZZ_SECONDS, seeded with the files in Sessions/ and Tests/Transcripts/.
+# Fails on a crash; the input is kept in fuzz-out/ (add it to Tests/Fuzz/Regressions).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	DEALSH_FUZZ=1 $(SWIFT) build -c release --sanitize=fuzzer --product DealFuzz --scratch-path .build-fuzz
+	@rm -rf fuzz-out && mkdir -p fuzz-out/lexer fuzz-out/session fuzz-out/transcript
+	@cp Sessions/*.dsh Tests/Transcripts/*.dsh Tests/Fuzz/Regressions/* fuzz-out/lexer/
+	@cp Sessions/*.deal fuzz-out/session/
+	@cp Sessions/*.transcript Tests/Transcripts/*.transcript fuzz-out/transcript/
+	@for t in lexer session transcript; do \
+	  echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	  SWIFT_BACKTRACE=enable=no DEALSH_FUZZ_TARGET=$$t .build-fuzz/release/DealFuzz fuzz-out/$$t \
+	    -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -artifact_prefix=fuzz-out/crash-$$t- -print_final_stats=1 2>&1 \
+	    | grep -E "^Done|stat::number_of_executed_units|ERROR|Test unit written" || true; \
+	  if ls fuzz-out/crash-$$t-* >/dev/null 2>&1; then echo "crash in $$t: see fuzz-out/"; exit 1; fi; \
+	done
 
 clean:
 	rm -rf .build

@@ -49,3 +49,10 @@ let package = Package(
   ],
   swiftLanguageModes: [.v5]
 )
+
+// The libFuzzer executable exists only for `make fuzz` (DEALSH_FUZZ=1): as an
+// ordinary target it would break `swift build` (no main without -sanitize=fuzzer).
+if Context.environment["DEALSH_FUZZ"] == "1" {
+  package.targets.append(
+    .executableTarget(name: "DealFuzz", dependencies: ["DealCore", "DealShell"], path: "Tests/Fuzz"))
+}

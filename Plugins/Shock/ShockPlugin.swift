@@ -47,7 +47,7 @@ public struct ShockPlugin: DealPlugin {
       var typed: [String] = []
       for (key, value, _) in inv.options where key != "name" {
         factors[key] = try Scenario.value(of: key, value)
-        typed.append(Word(text: "\(key)=\(value)", start: 0, end: 0, equalsIndex: key.count).rendered)
+        typed.append(Word(text: "\(key)=\(value)", start: 0, end: 0, equalsIndex: key.utf8.count).rendered)
       }
       guard !factors.isEmpty else {
         throw DealError.usage(

@@ -7,8 +7,8 @@ public struct Word: Equatable, Sendable {
   public var start: Int
   /// Character offset just past the word.
   public var end: Int
-  /// Offset into `text` of the first `=` that was not quoted, if any: the
-  /// word is then `key=value`.
+  /// UTF-8 offset into `text` of the first `=` that was not quoted, if
+  /// any: the word is then `key=value`.
   public var equalsIndex: Int?
   /// Whether any part of the word was quoted.
   public var quoted: Bool
@@ -21,6 +21,20 @@ public struct Word: Equatable, Sendable {
     self.quoted = quoted
   }
 
+  /// The part before the unquoted `=`, if any.
+  public var key: Substring? {
+    equalsIndex.map { text[..<index($0)] }
+  }
+
+  /// The part after the unquoted `=`, if any.
+  public var value: Substring? {
+    equalsIndex.map { text[text.index(after: index($0))...] }
+  }
+
+  private func index(_ utf8Offset: Int) -> String.Index {
+    text.utf8.index(text.utf8.startIndex, offsetBy: utf8Offset)
+  }
+
   /// The word as it could be typed again (quoted where needed); used for the
   /// journal, so that replaying it gives the same words.
   public var rendered: String {
@@ -30,7 +44,9 @@ public struct Word: Equatable, Sendable {
       return s[i] == "$" && n < s.endIndex && (s[n].isLetter || s[n] == "_" || s[n] == "{")
     }
     func needsQuotes(_ s: Substring) -> Bool {
-      s.isEmpty || s.contains(where: { " \t\"'#;\\=".contains($0) }) || s.indices.contains { isVariable(s, $0) }
+      s.isEmpty
+        || s.contains(where: { $0.isWhitespace || ($0.asciiValue ?? 0x20) < 0x20 || "\"'#;\\=".contains($0) })
+        || s.indices.contains { isVariable(s, $0) }
     }
     func quote(_ s: Substring) -> String {
       var out = "\""
@@ -40,11 +56,10 @@ public struct Word: Equatable, Sendable {
       }
       return out + "\""
     }
-    if let eq = equalsIndex {
-      let k = text.index(text.startIndex, offsetBy: eq)
-      let key = text[..<k], value = text[text.index(after: k)...]
+    if let key, let value {
+      let k = needsQuotes(key) ? quote(key) : String(key)
       let v = needsQuotes(value) ? quote(value) : String(value)
-      return String(key) + "=" + v
+      return k + "=" + v
     }
     return needsQuotes(text[...]) ? quote(text[...]) : text
   }
@@ -208,7 +223,7 @@ public struct Lexer {
         i = next
       case "=":
         begin(i)
-        if curEq == nil { curEq = cur.count }
+        if curEq == nil { curEq = cur.utf8.count }
         cur.append(c)
         i += 1
       default:

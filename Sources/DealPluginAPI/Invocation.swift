@@ -57,9 +57,9 @@ public struct Invocation {
           if inlineValue != nil { throw DealError.usage("'--\(flag)' takes no value", subject: .word(i)) }
           flags[flag] = ""
         }
-      } else if let eq = w.equalsIndex, eq > 0, Invocation.isKey(w.text.prefix(eq)) {
-        let key = String(w.text.prefix(eq))
-        let value = String(w.text.dropFirst(eq + 1))
+      } else if let k = w.key, let v = w.value, !k.isEmpty, Invocation.isKey(k) {
+        let key = String(k)
+        let value = String(v)
         if !spec.acceptsAnyKey, !spec.options.contains(where: { $0.name == key }) {
           let names = spec.options.map(\.name)
           throw DealError.usage(

@@ -65,7 +65,7 @@ public struct Completer {
         out += arg.completion.isFiles ? files(partial, ext: arg.completion.fileExtension) : values(arg.completion)
       }
     }
-    let given = Set(previous.compactMap { w in w.equalsIndex.map { String(w.text.prefix($0)) } })
+    let given = Set(previous.compactMap { w in w.key.map(String.init) })
     out += spec.options.filter { !given.contains($0.name) }.map { $0.name + "=" }
     return out
   }

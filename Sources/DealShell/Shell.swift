@@ -284,7 +284,7 @@ public final class Shell {
   /// The character span of the word an error is about.
   func span(of subject: DealError.Subject?, in words: [Word]) -> (Int, Int)? {
     guard let subject else { return nil }
-    func keyOf(_ w: Word) -> String? { w.equalsIndex.map { String(w.text.prefix($0)) } }
+    func keyOf(_ w: Word) -> String? { w.key.map(String.init) }
     switch subject {
     case .word(let i):
       guard i >= 0, i < words.count else { return nil }
@@ -297,9 +297,8 @@ public final class Shell {
       return (min(w.start + k.count + 1, w.end - 1), w.end)
     case .text(let t):
       if let w = words.dropFirst().first(where: { $0.text == t }) { return (w.start, w.end) }
-      if let w = words.dropFirst().first(where: { w in w.equalsIndex.map { String(w.text.dropFirst($0 + 1)) == t } ?? false }) {
-        let k = w.equalsIndex!
-        return (w.start + k + 1, w.end)
+      if let w = words.dropFirst().first(where: { w in w.value.map { String($0) == t } ?? false }) {
+        return (w.start + (w.key?.count ?? 0) + 1, w.end)
       }
       if let w = words.dropFirst().first(where: { keyOf($0) == t }) { return (w.start, w.start + t.count) }
       return nil

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import DealCore
@@ -81,12 +82,37 @@ struct LexerTests {
   func roundTrip() throws {
     let lines = [
       "add entity neo type=neocloud name=\"Neo Inc\"", "note \"a;b # c\"", "set x amount=$5m",
-      "note \"price \\$x\"", "set a name=\"\"", "note 'it''s'",
+      "note \"price \\$x\"", "set a name=\"\"", "note 'it''s'", "note \"two\nlines\"", "note 'tab\there'",
     ]
     for line in lines {
       let first = try Lexer().split(line)
       let again = try Lexer().split(first.map(\.rendered).joined(separator: "; "))
       #expect(first.map { $0.words.map(\.text) } == again.map { $0.words.map(\.text) }, "\(line)")
+    }
+  }
+}
+
+@Suite("fuzz regressions")
+struct FuzzRegressionTests {
+  static var files: [String] {
+    var url = URL(fileURLWithPath: #filePath)
+    while url.path != "/" {
+      url.deleteLastPathComponent()
+      let dir = url.path + "/Tests/Fuzz/Regressions"
+      if let names = try? FileManager.default.contentsOfDirectory(atPath: dir) { return names.sorted().map { dir + "/" + $0 } }
+    }
+    return []
+  }
+
+  @Test("inputs that once crashed a fuzz target are handled: lexing, rendering and lexing again give the same words", arguments: files)
+  func replay(path: String) throws {
+    let data = try Data(contentsOf: URL(fileURLWithPath: path))
+    let text = String(decoding: data, as: UTF8.self)
+    _ = try? SessionCodec.decode(text, schema: .standard)
+    guard let commands = try? Lexer(variables: ["x": "1", "name": "a b"]).split(text) else { return }
+    for c in commands {
+      let again = try Lexer().split(c.rendered)
+      #expect(again.first?.words.map(\.text) == c.words.map(\.text))
     }
   }
 }

@@ -496,7 +496,7 @@ enum GraphCommands {
       keys += schema.attributes(kind: kind, type: type).map(\.key)
       if forAdd { keys += (schema.shorthands[kind] ?? []).map(\.key) }
     }
-    let given = Set(req.previous.compactMap { w in w.equalsIndex.map { String(w.text.prefix($0)) } })
+    let given = Set(req.previous.compactMap { w in w.key.map(String.init) })
     return keys.filter { !given.contains($0) }.map { $0 + "=" }
   }
 }
