@@ -28,6 +28,7 @@ public enum CLI {
            dealsh run SCRIPT.dsh [--session FILE.deal] [--keep-going] [--var NAME=VALUE ...]
            dealsh run --record SCRIPT.dsh            replay a script, print a transcript
            dealsh run --check TRANSCRIPT ...         replay transcripts, diff against them
+           dealsh diff --git PATH OLD ... NEW ...      git diff driver for .deal files (see README)
            dealsh --help | --version
 
     exit status: 0 success, 1 a command failed or a check differed, 2 bad usage or an unreadable file
@@ -80,6 +81,13 @@ public enum CLI {
     if rest.first == "run" {
       rest.removeFirst()
       return run(rest, makeShell: { makeShell(interactive: false) })
+    }
+    if rest.first == "diff", rest.dropFirst().first == "--git" {
+      // git's external diff driver: PATH OLD-FILE OLD-HEX OLD-MODE NEW-FILE NEW-HEX NEW-MODE.
+      let a = Array(rest.dropFirst(2))
+      guard a.count == 7 else { return fail("diff --git takes the 7 arguments git passes to a diff driver") }
+      guard let shell = makeShell(interactive: false) else { return 2 }
+      return shell.gitDiff(path: a[0], old: a[1], new: a[4])
     }
     var command: String? = nil
     var file: String? = nil

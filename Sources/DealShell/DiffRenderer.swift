@@ -84,3 +84,22 @@ enum DiffRenderer {
     ]
   }
 }
+
+extension Shell {
+  /// `dealsh diff --git`: the graph diff of two versions of a `.deal` file,
+  /// for git (`/dev/null` stands for a missing side).
+  func gitDiff(path: String, old: String, new: String) -> Int32 {
+    func load(_ p: String) -> Session? {
+      if p == "/dev/null" { return Session(deal: Deal(start: environment.currentMonth)) }
+      return try? readSession(p).0.session
+    }
+    guard let a = load(old), let b = load(new) else {
+      io.err("dealsh: \(path): not a readable dealsh session on one side")
+      return 1
+    }
+    let d = SessionDiff(from: a, to: b)
+    io.out("diff --git a/\(path) b/\(path)")
+    io.out(DiffRenderer.text(d, before: a, after: b, names: ("a/" + path, "b/" + path), schema: schema))
+    return 0
+  }
+}

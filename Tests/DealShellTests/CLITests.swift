@@ -147,3 +147,19 @@ struct CLITests {
     #expect(bad.out.contains("+++ \(dir)/bad.transcript (actual)"))
   }
 }
+
+@Suite("dealsh diff --git")
+struct GitDiffTests {
+  @Test("works as git's external diff driver, /dev/null for a missing side")
+  func gitDriver() throws {
+    let dir = CLITests.tempDir()
+    #expect(try CLITests.run(["-c", "deal start=2025-01; add entity a type=spv; save \(dir)/old.deal"]).status == 0)
+    #expect(try CLITests.run(["-c", "open \(dir)/old.deal; add entity b type=sponsor; save \(dir)/new.deal"]).status == 0)
+    let r = try CLITests.run(["diff", "--git", "deal.deal", dir + "/old.deal", "0000", "100644", dir + "/new.deal", "1111", "100644"])
+    #expect(r.status == 0)
+    #expect(r.out == "diff --git a/deal.deal b/deal.deal\n--- a/deal.deal\n+++ b/deal.deal\n+ node b (entity sponsor)\n")
+    let added = try CLITests.run(["diff", "--git", "deal.deal", "/dev/null", ".", ".", dir + "/new.deal", ".", "."])
+    #expect(added.out.contains("+ node a (entity spv)") && added.out.contains("+ node b (entity sponsor)"))
+    #expect(try CLITests.run(["diff", "--git", "x"]).status == 2)
+  }
+}
