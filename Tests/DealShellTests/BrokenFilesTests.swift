@@ -1,0 +1,42 @@
+import DealCore
+import Foundation
+import Testing
+import _DealShellTestSupport
+
+@testable import DealShell
+
+/// Every file in Tests/Fixtures/broken/ is refused by `open` with the message
+/// in the `.expected` file beside it; the session in memory and the file on
+/// disk stay as they were.
+@Suite("broken and hostile session files")
+struct BrokenFilesTests {
+  static var cases: [String] {
+    let dir = TestShell.repositoryRoot + "/Tests/Fixtures/broken"
+    return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".deal") }.sorted()
+  }
+
+  @Test("open refuses the file with its expected message and changes nothing", arguments: cases)
+  func refused(name: String) throws {
+    let dir = TestShell.repositoryRoot + "/Tests/Fixtures/broken/"
+    let path = dir + name
+    let expected = try String(contentsOfFile: dir + name.dropLast(5) + ".expected", encoding: .utf8)
+      .trimmingCharacters(in: .whitespacesAndNewlines)
+    let before = try Data(contentsOf: URL(fileURLWithPath: path))
+    let mtime = try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date
+    let t = TestShell()
+    t.buildSampleDeal()
+    let session = t.shell.session
+    let (status, out) = t.run("open \(path)")
+    #expect(status == .failed)
+    #expect(out.hasPrefix("error: open: cannot open '\(path)': "), "\(out)")
+    #expect(out.contains(expected), "\(name): \(out)")
+    #expect(t.shell.session == session, "the session in memory is unchanged")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before, "the file is unchanged")
+    #expect(try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date == mtime)
+  }
+
+  @Test("the corpus has one file per kind of rejection")
+  func coverage() {
+    #expect(Self.cases.count >= 19)
+  }
+}
