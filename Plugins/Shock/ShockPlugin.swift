@@ -139,13 +139,6 @@ public struct ShockPlugin: DealPlugin {
   }
 }
 
-extension DealError {
-  func withHint(_ h: String) -> DealError {
-    var e = self
-    e.hint = h
-    return e
-  }
-}
 
 /// Side-by-side summaries of waterfall runs.
 enum ShockReport {

@@ -58,7 +58,7 @@ public struct WaterfallPlugin: DealPlugin {
     if let name = inv.option("scenario") {
       guard let named = s.scenarios[name] else {
         throw DealError.unknownName("scenario", name, valid: s.scenarios.keys.sorted(), subject: .value("scenario"))
-          .withFallbackHint(s.scenarios.isEmpty ? "no scenarios yet; 'shock ... name=NAME' keeps one" : nil)
+          .withHint(s.scenarios.isEmpty ? "no scenarios yet; 'shock ... name=NAME' keeps one" : nil)
       }
       factors = named
     }
@@ -98,10 +98,3 @@ public struct WaterfallPlugin: DealPlugin {
   }
 }
 
-extension DealError {
-  func withFallbackHint(_ h: String?) -> DealError {
-    var e = self
-    if let h, e.hint == nil || e.hint == "expected one of: " { e.hint = h }
-    return e
-  }
-}

@@ -40,6 +40,13 @@ public struct DealError: Error, Equatable, Sendable, CustomStringConvertible {
 
   public var description: String { message }
 
+  /// The same error with this hint (none given: unchanged).
+  public func withHint(_ h: String?) -> DealError {
+    var e = self
+    if let h { e.hint = h }
+    return e
+  }
+
   /// The same error about another word.
   public func about(_ subject: Subject) -> DealError {
     var e = self

@@ -96,8 +96,9 @@ enum GraphCommands {
     }
     guard let kind else {
       let names = NodeKind.allCases.map(\.rawValue) + schema.types.values.flatMap { $0 }
-      throw DealError.unknownName("kind", kindWord, valid: NodeKind.allCases.map(\.rawValue), subject: .word(inv.positionalIndices[0]))
-        .withHint(Suggest.closest(to: kindWord, in: names).map { "did you mean '\($0)'?" })
+      let error = DealError.unknownName("kind", kindWord, valid: NodeKind.allCases.map(\.rawValue), subject: .word(inv.positionalIndices[0]))
+      // A type name that is close ('gpuu') is a better hint than the kinds.
+      throw error.message.contains("did you mean") ? error : error.withHint(Suggest.closest(to: kindWord, in: names).map { "did you mean '\($0)'?" })
     }
     let types = schema.types[kind] ?? []
     if type == nil, types.count == 1 { type = types[0] }
@@ -501,10 +502,3 @@ enum GraphCommands {
   }
 }
 
-extension DealError {
-  func withHint(_ h: String?) -> DealError {
-    var e = self
-    if let h, e.hint == nil || !e.message.contains("did you mean") { e.hint = h }
-    return e
-  }
-}
