@@ -53,8 +53,8 @@ public struct ShockPlugin: DealPlugin {
         throw DealError.usage(
           "no stress given", hint: "e.g. shock deflation=40% btc=-60% utilization=-20pt rate=+200bp", subject: .word(0))
       }
-      let base = try ctx.host.runCommand("waterfall --json")
-      let shocked = try ctx.host.runCommand("waterfall " + typed.joined(separator: " ") + " --json")
+      let base = try ctx.host.runCommand("waterfall scenario=base --json")
+      let shocked = try ctx.host.runCommand("waterfall scenario=base " + typed.joined(separator: " ") + " --json")
       var saved: String? = nil
       if let name = inv.option("name") {
         guard DealGraph.isValidID(name) else {
@@ -74,13 +74,14 @@ public struct ShockPlugin: DealPlugin {
   var scenario: CommandSpec {
     CommandSpec(
       name: "scenario", abstract: "named scenarios of the session: list, save, remove, compare",
-      usage: "scenario [ls] | scenario save NAME KEY=CHANGE ... | scenario rm NAME | scenario compare NAME|base NAME ...",
+      usage: "scenario [ls] | scenario save NAME KEY=CHANGE ... | scenario use NAME|base | scenario rm NAME | scenario compare NAME|base NAME ...",
       examples: [
-        "scenario ls", "scenario save bear deflation=45% spot=-20%", "scenario compare base bear",
+        "scenario ls", "scenario save bear deflation=45% spot=-20%", "scenario use bear", "scenario use base",
+        "scenario compare base bear",
         "scenario rm bear",
       ],
-      subcommands: ["ls", "save", "rm", "compare"],
-      arguments: [ArgumentSpec("SUBCOMMAND", .values(["ls", "save", "rm", "compare"])), ArgumentSpec("NAME", .scenarios, repeats: true)],
+      subcommands: ["ls", "save", "use", "rm", "compare"],
+      arguments: [ArgumentSpec("SUBCOMMAND", .values(["ls", "save", "use", "rm", "compare"])), ArgumentSpec("NAME", .scenarios, repeats: true)],
       options: Scenario.keys.map { OptionSpec($0.name, "CHANGE", help: $0.help) },
       effects: .changes
     ) { inv, ctx in
@@ -90,11 +91,15 @@ public struct ShockPlugin: DealPlugin {
       case "ls":
         try inv.noExtraPositionals(after: 1, usage: "scenario ls")
         let all = ctx.session.scenarios.sorted { $0.key < $1.key }
-        var t = TextTable(["SCENARIO", "STRESS"])
-        for (n, f) in all { t.add([n, Scenario.describe(f)]) }
+        var t = TextTable(["SCENARIO", "IN USE", "STRESS"])
+        let active = ctx.session.activeScenario
+        for (n, f) in all { t.add([n, active == n ? "*" : "", Scenario.describe(f)]) }
         return CommandOutput(
           text: all.isEmpty ? "no scenarios (shock ... name=NAME or scenario save NAME ... keeps one)" : t.render(),
-          json: ["scenarios": .object(Dictionary(all.map { ($0.key, JSONValue.object($0.value.mapValues { .number($0) })) }, uniquingKeysWith: { a, _ in a }))])
+          json: [
+            "scenarios": .object(Dictionary(all.map { ($0.key, JSONValue.object($0.value.mapValues { .number($0) })) }, uniquingKeysWith: { a, _ in a })),
+            "in_use": .optional(active),
+          ])
       case "save":
         guard names.count == 1 else { throw DealError.usage("scenario save takes one NAME", hint: "scenario save NAME KEY=CHANGE ...", subject: .word(0)) }
         let name = names[0]
@@ -109,19 +114,37 @@ public struct ShockPlugin: DealPlugin {
         return CommandOutput(
           text: "\(replaced ? "replaced" : "saved") scenario '\(name)': \(Scenario.describe(factors))",
           json: ["saved": .string(name), "factors": .object(factors.mapValues { .number($0) })])
+      case "use":
+        guard names.count == 1 else { throw DealError.usage("scenario use takes one NAME, or base", subject: .word(0)) }
+        let name = names[0]
+        if name == "base" {
+          ctx.modify { $0.activeScenario = nil }
+          return CommandOutput(text: "commands run on the base case", json: ["in_use": .null])
+        }
+        guard ctx.session.scenarios[name] != nil else {
+          throw DealError.unknownName("scenario", name, valid: ["base"] + ctx.session.scenarios.keys.sorted(), subject: .word(inv.positionalIndices[1]))
+        }
+        ctx.modify { $0.activeScenario = name }
+        let stress = Scenario.describe(ctx.session.scenarios[name] ?? [:])
+        return CommandOutput(
+          text: "commands run under scenario '\(name)' (\(stress)) until 'scenario use base'",
+          json: ["in_use": .string(name)])
       case "rm":
         guard !names.isEmpty else { throw DealError.usage("scenario rm needs a NAME", subject: .word(0)) }
         for (k, n) in names.enumerated() where ctx.session.scenarios[n] == nil {
           throw DealError.unknownName("scenario", n, valid: ctx.session.scenarios.keys.sorted(), subject: .word(inv.positionalIndices[k + 1]))
         }
-        ctx.modify { s in for n in names { s.scenarios[n] = nil } }
+        ctx.modify { s in
+          for n in names { s.scenarios[n] = nil }
+          if let a = s.activeScenario, names.contains(a) { s.activeScenario = nil }
+        }
         return CommandOutput(text: "removed " + names.map { "'\($0)'" }.joined(separator: ", "), json: ["removed": .array(names.map { .string($0) })])
       case "compare":
         guard !names.isEmpty else { throw DealError.usage("scenario compare needs names", hint: "scenario compare base bear", subject: .word(0)) }
         var runs: [(String, JSONValue)] = []
         for (k, n) in names.enumerated() {
           if n == "base" {
-            runs.append((n, try ctx.host.runCommand("waterfall --json")))
+            runs.append((n, try ctx.host.runCommand("waterfall scenario=base --json")))
           } else {
             guard ctx.session.scenarios[n] != nil else {
               throw DealError.unknownName("scenario", n, valid: ["base"] + ctx.session.scenarios.keys.sorted(), subject: .word(inv.positionalIndices[k + 1]))
@@ -133,7 +156,7 @@ public struct ShockPlugin: DealPlugin {
           text: ShockReport.compare(runs, title: "scenarios"),
           json: ["scenarios": .object(Dictionary(runs.map { ($0.0, ShockReport.summary($0.1)) }, uniquingKeysWith: { a, _ in a }))])
       default:
-        throw DealError.unknownName("scenario subcommand", sub, valid: ["ls", "save", "rm", "compare"], subject: .word(1))
+        throw DealError.unknownName("scenario subcommand", sub, valid: ["ls", "save", "use", "rm", "compare"], subject: .word(1))
       }
     }
   }

@@ -29,7 +29,7 @@ public struct WaterfallPlugin: DealPlugin {
       ],
       options: [
         OptionSpec("months", "N", help: "months to run (default: the horizon)"),
-        OptionSpec("scenario", "NAME", help: "run under a named scenario (see shock)", completion: .scenarios),
+        OptionSpec("scenario", "NAME", help: "run under a named scenario, or base (default: the one in use, see scenario use)", completion: .scenarios),
       ] + Scenario.keys.map { OptionSpec($0.name, "CHANGE", help: "stress: " + $0.help + " (\($0.example))") },
       flags: [
         FlagSpec("detail", help: "one row per month instead of per year"),
@@ -55,7 +55,8 @@ public struct WaterfallPlugin: DealPlugin {
   /// command line on top; the base case if neither.
   static func scenario(_ inv: Invocation, _ s: Session) throws(DealError) -> (Scenario, [String: Double]) {
     var factors: [String: Double] = [:]
-    if let name = inv.option("scenario") {
+    let requested = inv.option("scenario") ?? s.activeScenario
+    if let name = requested, name != "base" {
       guard let named = s.scenarios[name] else {
         throw DealError.unknownName("scenario", name, valid: s.scenarios.keys.sorted(), subject: .value("scenario"))
           .withHint(s.scenarios.isEmpty ? "no scenarios yet; 'shock ... name=NAME' keeps one" : nil)
@@ -89,7 +90,8 @@ public struct WaterfallPlugin: DealPlugin {
     }
     let terminal = ctx.terminal
     let detail = inv.has("detail")
-    var title = inv.option("scenario").map { "scenario '\($0)'" } ?? (factors.isEmpty ? "base case" : "stressed")
+    let named = inv.option("scenario") ?? s.activeScenario
+    var title = named.flatMap { $0 == "base" ? nil : "scenario '\($0)'" } ?? (factors.isEmpty ? "base case" : "stressed")
     if !factors.isEmpty { title += ": " + Scenario.describe(factors) }
     return CommandOutput(
       text: WaterfallReport.text(r, plan: plan, start: s.deal.start, title: title, detail: detail, chart: chartKind, terminal: terminal)

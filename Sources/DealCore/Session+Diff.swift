@@ -36,6 +36,9 @@ public struct SessionDiff: Sendable {
     if da.start != db.start { deal.append(("start", da.start.description, db.start.description)) }
     if da.horizon != db.horizon { deal.append(("horizon", "\(da.horizon)", "\(db.horizon)")) }
     if da.currency != db.currency { deal.append(("currency", da.currency, db.currency)) }
+    if a.activeScenario != b.activeScenario {
+      deal.append(("active scenario", a.activeScenario ?? "base", b.activeScenario ?? "base"))
+    }
     for id in Set(a.graph.nodes.keys).union(b.graph.nodes.keys).sorted() {
       switch (a.graph[id], b.graph[id]) {
       case (nil, let n?): addedNodes.append(n)

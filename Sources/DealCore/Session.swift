@@ -20,6 +20,8 @@ public struct Session: Equatable, Sendable {
   /// Named scenarios: name → factor key → value (the keys belong to the
   /// plugin that interprets them, e.g. `shock`).
   public var scenarios: [String: [String: Double]]
+  /// The scenario commands run under when none is named (`scenario use`).
+  public var activeScenario: String? = nil
 
   public init(deal: Deal, graph: DealGraph = DealGraph(), notes: [Note] = [], scenarios: [String: [String: Double]] = [:]) {
     self.deal = deal

@@ -71,6 +71,7 @@ public enum SessionCodec {
     // Keys in sorted order throughout.
     var w = JSONWriter(pretty: true, capacity: 4096 + parts.nodes.bytes.count + parts.edges.bytes.count + 64 * file.journal.count)
     w.beginObject()
+    if let active = s.activeScenario { w.key("active_scenario"); w.string(active) }
     w.key("author"); w.string(m.author)
     w.key("created"); w.string(m.created)
     w.key("deal")
@@ -167,7 +168,7 @@ public enum SessionCodec {
 
   static let topKeys: Set<String> = [
     "format", "version", "dealsh_version", "author", "created", "modified", "revision", "deal", "nodes", "edges",
-    "notes", "scenarios", "journal",
+    "notes", "scenarios", "journal", "active_scenario",
   ]
 
   static func decodeCurrent(_ top: [String: JSONValue], schema: Schema) throws(DecodeError) -> SessionFile {
@@ -255,8 +256,13 @@ public enum SessionCodec {
       journal.append(s)
     }
 
-    return SessionFile(
-      session: Session(deal: deal, graph: graph, notes: notes, scenarios: scenarios), journal: journal, metadata: meta)
+    var session = Session(deal: deal, graph: graph, notes: notes, scenarios: scenarios)
+    if top["active_scenario"] != nil {
+      let active = try str(top, "active_scenario", "the top level")
+      guard scenarios[active] != nil else { throw DecodeError("\"active_scenario\": '\(active)' is not one of the scenarios") }
+      session.activeScenario = active
+    }
+    return SessionFile(session: session, journal: journal, metadata: meta)
   }
 
   static func decodeNodes(_ top: [String: JSONValue], schema: Schema) throws(DecodeError) -> ([Node], [String: Node]) {

@@ -55,7 +55,7 @@ struct ShockTests {
     let t = deal()
     t.ok("shock deflation=60% name=bear")
     #expect(t.shell.session.scenarios["bear"] == ["deflation": 0.6])
-    #expect(t.run("scenario ls").output.contains("bear      deflation=60%"))
+    #expect(t.run("scenario ls").output.contains("bear              deflation=60%"))
     let w = t.json("waterfall scenario=bear")
     let s = t.json("shock deflation=60%")["shocked"]
     #expect(w["min_dscr"] == s?["min_dscr"])
@@ -148,5 +148,39 @@ struct GridSolveTests {
     let (status, out) = t.run(line)
     #expect(status == .failed)
     #expect(out.contains(message), "\(out)")
+  }
+}
+
+@Suite("scenario use")
+struct ScenarioUseTests {
+  @Test("waterfall runs under the scenario in use; shock compares against the base; the choice is saved, diffed and undone")
+  func use() throws {
+    let t = TestShell()
+    t.ok("deal start=2025-01 horizon=36")
+    t.ok("add entity co type=spv")
+    t.ok("add asset fleet type=gpu model=H100 units=1000 unit_cost=30000 life=60 owner=co")
+    t.ok("add contract l type=lease rate=2.20 term=12 fleet=fleet")
+    t.ok("add facility f type=term amount=$10m rate=9% term=36 borrower=co")
+    t.ok("scenario save bear deflation=60%")
+    let base = t.json("waterfall")["min_dscr"]
+    let bear = t.json("waterfall scenario=bear")["min_dscr"]
+    #expect(base != bear)
+    t.ok("save s1")
+    t.ok("scenario use bear")
+    #expect(t.json("waterfall")["min_dscr"] == bear)
+    #expect(t.json("waterfall scenario=base")["min_dscr"] == base)
+    #expect(t.json("shock spot=0%")["base"]?["min_dscr"] == base, "shock's base is the base case")
+    #expect(t.run("scenario ls").output.contains("bear      *"))
+    #expect(t.run("diff s1").output.contains("~ deal active scenario: bear → base"))
+    t.ok("save s2")
+    let u = TestShell(env: ["DEALSH_SESSIONS": t.folder + "/sessions"])
+    u.ok("open s2")
+    #expect(u.shell.session.activeScenario == "bear")
+    t.ok("undo")
+    #expect(t.shell.session.activeScenario == nil)
+    t.ok("redo")
+    t.ok("scenario rm bear")
+    #expect(t.shell.session.activeScenario == nil, "removing the scenario in use returns to the base case")
+    #expect(t.run("scenario use ghost").output.contains("unknown scenario 'ghost'"))
   }
 }
