@@ -135,7 +135,9 @@ public struct Lexer {
   /// Splits `line` into commands. Empty commands (blank, comment only) are
   /// dropped.
   public func split(_ line: String) throws(LexError) -> [CommandWords] {
-    let chars = Array(line)
+    // One Character per Unicode scalar: a combining mark after a quote must
+    // not hide the quote inside a grapheme cluster.
+    let chars = line.unicodeScalars.map(Character.init)
     var commands: [CommandWords] = []
     var words: [Word] = []
     var cur = ""
