@@ -28,7 +28,7 @@ public struct Word: Equatable, Sendable {
 
   /// The part after the unquoted `=`, if any.
   public var value: Substring? {
-    equalsIndex.map { text[text.index(after: index($0))...] }
+    equalsIndex.map { text[index($0 + 1)...] }  // '=' is one byte
   }
 
   private func index(_ utf8Offset: Int) -> String.Index {
