@@ -38,23 +38,31 @@ public struct Word: Equatable, Sendable {
   /// The word as it could be typed again (quoted where needed); used for the
   /// journal, so that replaying it gives the same words.
   public var rendered: String {
+    // Scalar by scalar, as the lexer reads: a combining mark must not hide
+    // a quote or a backslash inside a grapheme cluster.
+    func scalars(_ s: Substring) -> [Unicode.Scalar] { Array(s.unicodeScalars) }
     /// A `$` that the lexer would read as a variable.
-    func isVariable(_ s: Substring, _ i: Substring.Index) -> Bool {
-      let n = s.index(after: i)
-      return s[i] == "$" && n < s.endIndex && (s[n].isLetter || s[n] == "_" || s[n] == "{")
+    func isVariable(_ u: [Unicode.Scalar], _ i: Int) -> Bool {
+      guard u[i] == "$", i + 1 < u.count else { return false }
+      let n = u[i + 1]
+      return Character(n).isLetter || n == "_" || n == "{"
     }
     func needsQuotes(_ s: Substring) -> Bool {
-      s.isEmpty
-        || s.contains(where: { $0.isWhitespace || ($0.asciiValue ?? 0x20) < 0x20 || "\"'#;\\=".contains($0) })
-        || s.indices.contains { isVariable(s, $0) }
+      let u = scalars(s)
+      return u.isEmpty
+        || u.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || "\"'#;\\=".unicodeScalars.contains($0) })
+        || u.indices.contains { isVariable(u, $0) }
     }
     func quote(_ s: Substring) -> String {
-      var out = "\""
-      for i in s.indices {
-        if s[i] == "\"" || s[i] == "\\" || isVariable(s, i) { out.append("\\") }
-        out.append(s[i])
+      let u = scalars(s)
+      var out = String.UnicodeScalarView()
+      out.append("\"")
+      for i in u.indices {
+        if u[i] == "\"" || u[i] == "\\" || isVariable(u, i) { out.append("\\") }
+        out.append(u[i])
       }
-      return out + "\""
+      out.append("\"")
+      return String(out)
     }
     if let key, let value {
       let k = needsQuotes(key) ? quote(key) : String(key)
