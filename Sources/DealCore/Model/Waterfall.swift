@@ -302,7 +302,7 @@ public enum WaterfallEngine {
 
       // Debt service by rank.
       for f in 0..<nf {
-          guard m >= facs[f].startMonth, m <= facs[f].maturity else { continue }
+        guard m >= facs[f].startMonth, m <= facs[f].maturity else { continue }
         // After a default the schedule still counts in DSCR (contractual
         // debt service on the unpaid balance), so DSCR stays comparable
         // across stresses; nothing is paid.
@@ -399,7 +399,7 @@ public enum WaterfallEngine {
 
       // Collateral, ABL borrowing base and margin calls.
       for f in 0..<nf where !defaulted[f] && balance[f] > 0.005 {
-          var value = plan.collateral[f * months + m - 1] * (1 - sc.haircut)
+        var value = plan.collateral[f * months + m - 1] * (1 - sc.haircut)
         var coinValue = 0.0
         for c in coins[f] { coinValue += c.amount * c.price * (c.btc ? coinFactor.btc : coinFactor.eth) }
         value += coinValue
@@ -482,7 +482,7 @@ public enum WaterfallEngine {
 
       // Sweeps, then equity (or trapped).
       for f in 0..<nf where !defaulted[f] && balance[f] > 0.005 && m >= facs[f].startMonth {
-          let share = facs[f].amort == .sweep && facs[f].sweep == 0 ? 1.0 : facs[f].sweep
+        let share = facs[f].amort == .sweep && facs[f].sweep == 0 ? 1.0 : facs[f].sweep
         guard share > 0, cash > 0 else { continue }
         let pay = min(cash * share, balance[f])
         cash -= pay
