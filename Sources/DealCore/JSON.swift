@@ -109,6 +109,9 @@ public struct JSONWriter {
 
   public var text: String { String(decoding: bytes, as: UTF8.self) }
 
+  /// Ends the text with a newline (as files do).
+  public mutating func finishLine() { bytes.append(0x0A) }
+
   private mutating func newline(_ level: Int) {
     guard pretty else { return }
     bytes.append(0x0A)

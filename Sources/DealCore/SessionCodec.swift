@@ -115,7 +115,8 @@ public enum SessionCodec {
     w.endObject()
     w.key("version"); w.number(Double(version))
     w.endObject()
-    return w.text + "\n"
+    w.finishLine()
+    return w.text
   }
 
   private static func writeAttributes(_ a: [String: AttrValue], _ w: inout JSONWriter) {

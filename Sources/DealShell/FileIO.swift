@@ -44,11 +44,12 @@ enum FileIO {
     guard fd >= 0 else { throw DealError(.file, "cannot write '\(path)': \(String(cString: strerror(errno)))") }
     var ok = true
     var message = ""
-    var bytes = Array(text.utf8)
-    bytes.withUnsafeMutableBytes { buf in
+    var text = text
+    text.withUTF8 { buf in
+      guard let base = buf.baseAddress else { return }
       var off = 0
       while off < buf.count {
-        let n = write(fd, buf.baseAddress! + off, buf.count - off)
+        let n = write(fd, base + off, buf.count - off)
         if n < 0 {
           if errno == EINTR { continue }
           ok = false
