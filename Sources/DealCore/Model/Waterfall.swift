@@ -263,6 +263,8 @@ public enum WaterfallEngine {
     let breached = buffer(nf, false)  // a covenant breach reported once per facility and kind
     let ltvBreached = buffer(nf, false)
     let principalFlows = buffer(nf * months, 0.0)
+    let ledger = Ledger(
+      months: months, balance: balance, principalPaid: principalPaid, principalFlows: principalFlows, receipts: receipts)
     let nFleets = plan.fleets.count
     // A replaced deflation: (1 − d)^(m/12), one multiplication a month.
     let deflationStep = sc.deflation.map { Foundation.pow(1 - $0, 1.0 / 12) }
@@ -293,7 +295,7 @@ public enum WaterfallEngine {
       let cfads = revenue - opex
       var cash = max(0, cfads) + trapped
       trapped = 0
-      var dsDue = 0.0, interestPaidM = 0.0, principalPaidM = 0.0
+      var dsDue = 0.0, interestPaidM = 0.0
 
       // Draws (a facility drawn before the deal start counts as drawn in month 1).
       for f in 0..<nf where max(1, facs[f].startMonth) == m {
@@ -381,13 +383,10 @@ public enum WaterfallEngine {
           receipts[f * months + m - 1] += paid
           continue
         }
-        balance[f] -= principal
+        ledger.repay(f, month: m, principal)
         interestPaid[f] += interest
-        principalPaid[f] += principal
-        principalFlows[f * months + m - 1] += principal
-        receipts[f * months + m - 1] += interest + principal
+        receipts[f * months + m - 1] += interest
         interestPaidM += interest
-        principalPaidM += principal
         // Reserve top-up to dsra_months of this month's debt service.
         if facs[f].dsraMonths > 0 {
           let target = Double(facs[f].dsraMonths) * due
@@ -407,11 +406,7 @@ public enum WaterfallEngine {
           let need = balance[f] - adv * value
           let pay = min(cash, need)
           cash -= pay
-          balance[f] -= pay
-          principalPaid[f] += pay
-          principalFlows[f * months + m - 1] += pay
-          receipts[f * months + m - 1] += pay
-          principalPaidM += pay
+          ledger.repay(f, month: m, pay)
           if pay < need - 0.005 {
             log.breaches.append(Breach(month: m, facility: facs[f].id, kind: "borrowing base", detail: "balance above \(Format.percent(adv)) of collateral; \(Format.money(need - pay)) not prepaid"))
             if log.firstBreach == nil { log.firstBreach = m }
@@ -429,11 +424,7 @@ public enum WaterfallEngine {
               left -= sell * price
               coinsSold[f] += sell
             }
-            balance[f] -= need
-            principalPaid[f] += need
-            principalFlows[f * months + m - 1] += need
-            receipts[f * months + m - 1] += need
-            principalPaidM += need
+            ledger.repay(f, month: m, need)
             value -= need
             log.breaches.append(Breach(month: m, facility: facs[f].id, kind: "margin call", detail: "coins sold to repay \(Format.money(need))"))
             if log.firstBreach == nil { log.firstBreach = m }
@@ -486,11 +477,7 @@ public enum WaterfallEngine {
         guard share > 0, cash > 0 else { continue }
         let pay = min(cash * share, balance[f])
         cash -= pay
-        balance[f] -= pay
-        principalPaid[f] += pay
-        principalFlows[f * months + m - 1] += pay
-        receipts[f * months + m - 1] += pay
-        principalPaidM += pay
+        ledger.repay(f, month: m, pay)
       }
       var toEquity = 0.0
       if lockedUp {
@@ -508,7 +495,7 @@ public enum WaterfallEngine {
           Period(
             month: m, revenue: revenue, opex: opex, cfads: cfads, debtService: dsDue, dscr: dscr,
             ltv: collateralNow > 0 ? debtNow / collateralNow : (debtNow > 0.005 ? nil : 0), balance: debtNow, collateral: collateralNow,
-            interest: interestPaidM, principal: principalPaidM, reserve: reserve.reduce(0, +), toEquity: toEquity, trapped: trapped))
+            interest: interestPaidM, principal: ledger.principal(month: m), reserve: reserve.reduce(0, +), toEquity: toEquity, trapped: trapped))
       }
     }
 
@@ -556,6 +543,29 @@ public enum WaterfallEngine {
       months: months, minDSCR: minDSCR, avgDSCR: dscrCount > 0 ? dscrSum / Double(dscrCount) : nil,
       firstBreachMonth: log.firstBreach, defaultMonth: log.defaultMonth, periods: periods, facilities: results,
       breaches: log.breaches, defaulted: log.order)
+  }
+
+  /// Where a repayment of principal is recorded: the balance, the totals,
+  /// the month's principal and the lender's receipts. Writes through the
+  /// run's buffers, so it is a plain value the loop can call.
+  struct Ledger {
+    let months: Int
+    let balance, principalPaid, principalFlows, receipts: UnsafeMutableBufferPointer<Double>
+
+    @inline(__always)
+    func repay(_ f: Int, month m: Int, _ amount: Double) {
+      balance[f] -= amount
+      principalPaid[f] += amount
+      principalFlows[f * months + m - 1] += amount
+      receipts[f * months + m - 1] += amount
+    }
+
+    /// Principal repaid in month m, all facilities.
+    func principal(month m: Int) -> Double {
+      var total = 0.0
+      for f in 0..<balance.count { total += principalFlows[f * months + m - 1] }
+      return total
+    }
   }
 
   /// Breaches and defaults as they happen.
