@@ -217,9 +217,7 @@ struct DepreciateTests {
     t.ok("deal start=2025-01 horizon=60")
     t.ok("add asset a type=gpu model=H100 units=1 unit_cost=1000")
     t.ok("add contract l type=lease rate=2 term=12 fleet=a")
-    let (status, out) = t.run(line)
-    #expect(status == .failed)
-    #expect(out.contains(message), "\(out)")
+    t.expectRefused(line, message)
   }
 
   @Test("an asset acquired after the horizon is an error")

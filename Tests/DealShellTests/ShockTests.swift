@@ -5,19 +5,22 @@ import _DealShellTestSupport
 
 @testable import DealShell
 
+/// A leased fleet financed by one facility, for the stress tests.
+func stressDeal(facility: String, deflation: String) -> TestShell {
+  let t = TestShell()
+  t.ok("deal start=2025-01 horizon=48")
+  t.ok("add entity co type=spv")
+  t.ok("add asset fleet type=gpu model=H100 units=1000 unit_cost=30000 life=60 owner=co")
+  t.ok("add contract l type=lease rate=2.20 utilization=90% term=24 take_or_pay=80% spot_rate=2 deflation=\(deflation) fleet=fleet")
+  t.ok("add facility \(facility) type=term amount=$20m rate=9% term=48 borrower=co")
+  t.ok("link fleet pledged-to \(facility)")
+  return t
+}
+
 /// Deterministic `shock` and named scenarios.
 @Suite("shock (deterministic) and scenarios")
 struct ShockTests {
-  func deal() -> TestShell {
-    let t = TestShell()
-    t.ok("deal start=2025-01 horizon=48")
-    t.ok("add entity co type=spv")
-    t.ok("add asset fleet type=gpu model=H100 units=1000 unit_cost=30000 life=60 owner=co")
-    t.ok("add contract l type=lease rate=2.20 utilization=90% term=24 take_or_pay=80% spot_rate=2 deflation=30% fleet=fleet")
-    t.ok("add facility f type=term amount=$20m rate=9% floating=false term=48 borrower=co")
-    t.ok("link fleet pledged-to f")
-    return t
-  }
+  func deal() -> TestShell { stressDeal(facility: "f", deflation: "30%") }
 
   @Test("more deflation never raises the minimum DSCR; the JSON has base and shocked summaries")
   func monotone() {
@@ -78,25 +81,13 @@ struct ShockTests {
       ("scenario save base spot=-1%", "invalid scenario name 'base'"), ("waterfall scenario=ghost", "unknown scenario 'ghost'"),
     ])
   func badInput(line: String, message: String) {
-    let t = deal()
-    let (status, out) = t.run(line)
-    #expect(status == .failed)
-    #expect(out.contains(message), "\(out)")
+    deal().expectRefused(line, message)
   }
 }
 
 @Suite("shock grid and solve")
 struct GridSolveTests {
-  func deal() -> TestShell {
-    let t = TestShell()
-    t.ok("deal start=2025-01 horizon=48")
-    t.ok("add entity co type=spv")
-    t.ok("add asset fleet type=gpu model=H100 units=1000 unit_cost=30000 life=60 owner=co")
-    t.ok("add contract l type=lease rate=2.20 utilization=90% term=24 take_or_pay=80% spot_rate=2 deflation=10% fleet=fleet")
-    t.ok("add facility senior type=term amount=$20m rate=9% term=48 borrower=co")
-    t.ok("link fleet pledged-to senior")
-    return t
-  }
+  func deal() -> TestShell { stressDeal(facility: "senior", deflation: "10%") }
 
   @Test("grid: the JSON shape of SPEC §5, values that fall with deflation, and a CSV that parses back")
   func grid() throws {
@@ -144,10 +135,7 @@ struct GridSolveTests {
       ("shock deflation=40% metric=min_dscr", "metric= belongs to 'shock grid'"),
     ])
   func badInput(line: String, message: String) {
-    let t = deal()
-    let (status, out) = t.run(line)
-    #expect(status == .failed)
-    #expect(out.contains(message), "\(out)")
+    deal().expectRefused(line, message)
   }
 }
 
