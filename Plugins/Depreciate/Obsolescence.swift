@@ -1,5 +1,5 @@
-import Foundation
 import DealCore
+import Foundation
 
 /// Why an obsolescence list could not be read.
 struct StepDownError: Error {

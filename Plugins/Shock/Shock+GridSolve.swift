@@ -1,5 +1,6 @@
 import DealCore
 import DealPluginAPI
+import Foundation
 
 /// `shock grid` and `shock solve`: sensitivity tables and reverse stress,
 /// each point a `waterfall` run through the host.
@@ -245,5 +246,3 @@ enum GridSolve {
       ])
   }
 }
-
-import Foundation
