@@ -31,9 +31,10 @@ let package = Package(
       dependencies: [.product(name: "HashTreeCollections", package: "swift-collections")]),
     .target(name: "DealPluginAPI", dependencies: ["DealCore"]),
     .target(name: "DealShell", dependencies: ["DealCore", "DealPluginAPI", "CLibedit"]),
-    .target(name: "DealBuiltins", dependencies: ["DealPluginAPI", "DepreciatePlugin", "ShockPlugin", "WaterfallPlugin"]),
+    .target(name: "DealBuiltins", dependencies: ["DealPluginAPI", "DepreciatePlugin", "LiquidatePlugin", "ShockPlugin", "WaterfallPlugin"]),
     // Command plugins: ordinary targets under Plugins/ (explicit paths).
     .target(name: "DepreciatePlugin", dependencies: ["DealCore", "DealPluginAPI"], path: "Plugins/Depreciate"),
+    .target(name: "LiquidatePlugin", dependencies: ["DealCore", "DealPluginAPI"], path: "Plugins/Liquidate"),
     .target(name: "ShockPlugin", dependencies: ["DealCore", "DealPluginAPI"], path: "Plugins/Shock"),
     .target(name: "WaterfallPlugin", dependencies: ["DealCore", "DealPluginAPI"], path: "Plugins/Waterfall"),
     .executableTarget(name: "dealsh", dependencies: ["DealShell", "DealBuiltins"]),

@@ -31,7 +31,7 @@ public struct DepreciatePlugin: DealPlugin {
   public var commands: [CommandSpec] { [depreciate] }
 
   static let usage =
-    "depreciate [ID ...] [method=straight|ddb|syd|macrs5|rental] [life=N] [discount=R] [obsolescence=\"DATE:-25%,...\"|none] [convention=half-year|mid-quarter] [--monthly] [--chart] [--csv FILE]"
+    "depreciate [ID ...] [method=straight|ddb|syd|macrs5|rental] [life=N] [months=N] [discount=R] [obsolescence=\"DATE:-25%,...\"|none] [convention=half-year|mid-quarter] [--monthly] [--chart] [--csv FILE]"
 
   var depreciate: CommandSpec {
     CommandSpec(
@@ -54,6 +54,7 @@ public struct DepreciatePlugin: DealPlugin {
       options: [
         OptionSpec("method", "METHOD", help: "straight, ddb, syd, macrs5 or rental (default: each asset's own)", completion: .values(Valuation.methods)),
         OptionSpec("life", "MONTHS", help: "useful life (default: each asset's own)"),
+        OptionSpec("months", "N", help: "months to value (default: the horizon; more runs the curves past it)"),
         OptionSpec("discount", "RATE", help: "annual discount rate of the rental method (default 12%)"),
         OptionSpec("obsolescence", "LIST", help: "step-downs DATE:CHANGE,... replacing the calendar, or none"),
         OptionSpec("convention", "NAME", help: "MACRS convention: half-year or mid-quarter", completion: .values(["half-year", "mid-quarter"])),
@@ -69,7 +70,8 @@ public struct DepreciatePlugin: DealPlugin {
   }
 
   func run(_ inv: Invocation, _ ctx: inout CommandContext) throws(DealError) -> CommandOutput {
-    let s = ctx.session
+    var s = ctx.session
+    if let months = try inv.integer("months", NumberSpec(.months, min: 1, max: 1200)) { s.deal.horizon = months }
     var o = ValuationOptions()
     if let m = inv.option("method") {
       guard Valuation.methods.contains(m) else {

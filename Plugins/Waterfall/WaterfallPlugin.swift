@@ -41,39 +41,11 @@ public struct WaterfallPlugin: DealPlugin {
     }
   }
 
-  /// Market values by asset from `depreciate`, through the host: the same
-  /// numbers the user sees (and cached as derived data of the session).
-  static func marketValues(_ host: CommandHost) -> [String: [Double]] {
-    guard let json = try? host.runCommand("depreciate --json"), let assets = json["assets"]?.objectValue else { return [:] }
-    var out: [String: [Double]] = [:]
-    for (id, v) in assets { out[id] = v["market_value"]?.arrayValue?.compactMap(\.numberValue) ?? [] }
-    return out
-  }
-
-  /// The scenario named in `scenario=`, or the base case.
-  /// The scenario of `scenario=NAME`, with any stress keys given on the
-  /// command line on top; the base case if neither.
-  static func scenario(_ inv: Invocation, _ s: Session) throws(DealError) -> (Scenario, [String: Double]) {
-    var factors: [String: Double] = [:]
-    let requested = inv.option("scenario") ?? s.activeScenario
-    if let name = requested, name != "base" {
-      guard let named = s.scenarios[name] else {
-        throw DealError.unknownName("scenario", name, valid: s.scenarios.keys.sorted(), subject: .value("scenario"))
-          .withHint(s.scenarios.isEmpty ? "no scenarios yet; 'shock ... name=NAME' keeps one" : nil)
-      }
-      factors = named
-    }
-    for (key, value, _) in inv.options where Scenario.keys.contains(where: { $0.name == key }) {
-      factors[key] = try Scenario.value(of: key, value)
-    }
-    return (Scenario(factors: factors), factors)
-  }
-
   func run(_ inv: Invocation, _ ctx: inout CommandContext) throws(DealError) -> CommandOutput {
     try inv.noExtraPositionals(after: 0, usage: Self.usage)
     let s = ctx.session
     let months = try inv.integer("months", NumberSpec(.months, min: 1, max: Double(s.deal.horizon))) ?? s.deal.horizon
-    let (sc, factors) = try Self.scenario(inv, s)
+    let (sc, factors) = try inv.scenario(in: s)
     let chartKind = inv.flags["chart"]
     if let k = chartKind, !["dscr", "ltv", "balance"].contains(k) {
       throw DealError.unknownName("chart", k, valid: ["dscr", "ltv", "balance"], subject: .text(k))
@@ -81,7 +53,7 @@ public struct WaterfallPlugin: DealPlugin {
     guard s.graph.nodes.values.contains(where: { $0.kind == .facility }) else {
       throw DealError(.invalid, "the deal has no facility to pay", hint: "add one with 'add facility ID type=term amount=... term=...'")
     }
-    let plan = try WaterfallPlan.compile(s, schema: ctx.schema, marketValues: Self.marketValues(ctx.host), months: months)
+    let plan = try WaterfallPlan.compile(s, schema: ctx.schema, marketValues: ctx.host.marketValues(), months: months)
     let r = WaterfallEngine.run(plan, sc)
     var files: [String] = []
     if let path = inv.flags["csv"] {

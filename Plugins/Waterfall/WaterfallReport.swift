@@ -16,7 +16,8 @@ enum WaterfallReport {
         "balance_end": round2(f.balanceEnd), "loss": round2(f.loss), "irr": opt4(f.irr), "wal": opt4(f.wal),
         "default_month": .optional(f.defaultMonth), "converted": .bool(f.converted),
         "refinancing_need": round2(f.refinancingNeed), "guarantor_paid": round2(f.guarantorPaid),
-        "coins_sold": .number(f.coinsSold),
+        "coins_sold": .number(f.coinsSold), "balance_at_default": round2(f.balanceAtDefault),
+        "reserve_at_default": round2(f.reserveAtDefault), "reserve_end": round2(f.reserveEnd),
       ]
     }
     return [

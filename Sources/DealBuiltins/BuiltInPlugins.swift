@@ -1,5 +1,6 @@
 import DealPluginAPI
 import DepreciatePlugin
+import LiquidatePlugin
 import ShockPlugin
 import WaterfallPlugin
 
@@ -10,6 +11,7 @@ public enum BuiltInPlugins {
   public static var all: [any DealPlugin] {
     [
       DepreciatePlugin(),
+      LiquidatePlugin(),
       ShockPlugin(),
       WaterfallPlugin(),
     ]

@@ -217,6 +217,20 @@ public protocol CommandHost: AnyObject {
   func print(_ line: String)
 }
 
+extension CommandHost {
+  /// Market values by asset and month from `depreciate`, through the host:
+  /// the numbers the user sees (cached as derived data of the session).
+  /// `months` runs the curves past the horizon (e.g. for a sale that ends
+  /// after it). Empty when no plugin answers `depreciate`.
+  public func marketValues(months: Int? = nil) -> [String: [Double]] {
+    let line = "depreciate" + (months.map { " months=\($0)" } ?? "") + " --json"
+    guard let json = try? runCommand(line), let assets = json["assets"]?.objectValue else { return [:] }
+    var out: [String: [Double]] = [:]
+    for (id, v) in assets { out[id] = v["market_value"]?.arrayValue?.compactMap(\.numberValue) ?? [] }
+    return out
+  }
+}
+
 /// How output will be seen.
 public struct TerminalInfo: Sendable {
   public var width: Int

@@ -111,4 +111,29 @@ public struct Invocation {
     s.integer = true
     return try number(key, s).map { Int($0) }
   }
+
+  /// The scenario of `scenario=NAME` (else the one in use), with any stress
+  /// keys given on the command line on top; the base case if neither.
+  public func scenario(in s: Session) throws(DealError) -> (Scenario, [String: Double]) {
+    var factors: [String: Double] = [:]
+    let requested = option("scenario") ?? s.activeScenario
+    if let name = requested, name != "base" {
+      guard let named = s.scenarios[name] else {
+        throw DealError.unknownName("scenario", name, valid: s.scenarios.keys.sorted(), subject: .value("scenario"))
+          .withHint(s.scenarios.isEmpty ? "no scenarios yet; 'shock ... name=NAME' keeps one" : nil)
+      }
+      factors = named
+    }
+    for (key, value, _) in options where Scenario.keys.contains(where: { $0.name == key }) {
+      factors[key] = try Scenario.value(of: key, value)
+    }
+    return (Scenario(factors: factors), factors)
+  }
+
+  /// The words of the scenario options as typed (`scenario=` and stress
+  /// keys), to pass on to another command run through the host.
+  public var scenarioWords: [String] {
+    options.filter { o in o.key == "scenario" || Scenario.keys.contains { $0.name == o.key } }
+      .map { Word(text: "\($0.key)=\($0.value)", start: 0, end: 0, equalsIndex: $0.key.utf8.count).rendered }
+  }
 }

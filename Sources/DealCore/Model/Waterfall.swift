@@ -189,6 +189,12 @@ public struct FacilityResult: Equatable, Sendable {
   public var refinancingNeed = 0.0
   public var coinsSold = 0.0
   public var guarantorPaid = 0.0
+  /// Balance at the end of the deal's first default month (what a
+  /// liquidation then would have to recover); 0 if the deal never defaults.
+  public var balanceAtDefault = 0.0
+  /// The reserve account (pledged cash and top-ups) then, and at the end.
+  public var reserveAtDefault = 0.0
+  public var reserveEnd = 0.0
   /// Lender receipts by month (index 0 = the end of month 1).
   public var flows: [Double] = []
   public var irr: Double? = nil
@@ -225,8 +231,8 @@ public enum WaterfallEngine {
     let nf = plan.facilities.count
     // The run's state lives in buffers allocated once per run: the monthly
     // loop mutates them with no uniqueness checks and no allocation.
-    // One block, carved into 8-byte-aligned pieces (21 pieces at most).
-    let capacity = 8 * (16 * nf + 2 * nf * months + 2 * months + 23)
+    // One block, carved into 8-byte-aligned pieces (23 pieces at most).
+    let capacity = 8 * (18 * nf + 2 * nf * months + 2 * months + 25)
     let arena = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
     defer { arena.deallocate() }
     var used = 0
@@ -263,6 +269,8 @@ public enum WaterfallEngine {
     let breached = buffer(nf, false)  // a covenant breach reported once per facility and kind
     let ltvBreached = buffer(nf, false)
     let principalFlows = buffer(nf * months, 0.0)
+    let atDefault = buffer(nf, 0.0)  // balances at the end of the first default month
+    let reserveAtDefault = buffer(nf, 0.0)  // and the reserve accounts then
     let ledger = Ledger(
       months: months, balance: balance, principalPaid: principalPaid, principalFlows: principalFlows, receipts: receipts)
     let nFleets = plan.fleets.count
@@ -490,6 +498,12 @@ public enum WaterfallEngine {
       var collateralNow = plan.totalCollateral[m - 1] * (1 - sc.haircut)
       for f in 0..<nf { for c in coins[f] { collateralNow += c.amount * c.price * (c.btc ? coinFactor.btc : coinFactor.eth) } }
       let debtNow = balance.reduce(0, +)
+      if log.defaultMonth == m {
+        for f in 0..<nf {
+          atDefault[f] = balance[f]
+          reserveAtDefault[f] = reserve[f]
+        }
+      }
       if detail {
         periods.append(
           Period(
@@ -513,6 +527,9 @@ public enum WaterfallEngine {
       r.coinsSold = coinsSold[f]
       r.guarantorPaid = guarantorPaid[f]
       r.balanceEnd = defaulted[f] ? 0 : balance[f]
+      r.balanceAtDefault = atDefault[f]
+      r.reserveAtDefault = reserveAtDefault[f]
+      r.reserveEnd = reserve[f]
       r.flows = Array(receipts[(f * months)..<((f + 1) * months)])
       // The lender's cash flows at month ends: the draw at the start of its
       // month (the end of the one before), receipts at the end of each month,
