@@ -15,32 +15,42 @@ public struct ShockPlugin: DealPlugin {
   var shock: CommandSpec {
     CommandSpec(
       name: "shock", abstract: "stress the deal (rent deflation, coin crash, utilization, rates) and compare with the base case",
-      usage: "shock KEY=CHANGE ... [name=NAME] | shock grid KEY=FROM..TO:STEPS [KEY=FROM..TO:STEPS] [metric=M] [--csv FILE] | shock solve TARGET KEY [KEY2]",
+      usage: "shock KEY=CHANGE ... [name=NAME] | shock grid KEY=FROM..TO:STEPS [KEY=FROM..TO:STEPS] [metric=M] [--csv FILE] | shock solve TARGET KEY [KEY2] | shock mc [paths=N] [months=N] [seed=S] [corr=RHO] [converge=RHO] [threads=T] [spot_vol=X] [util_vol=PT] [rate_vol=X] [stress=X] [scenario=NAME]",
       discussion: "Keys: " + Scenario.keys.map { "\($0.name) (\($0.help))" }.joined(separator: "; ")
         + ". name=NAME keeps the stress as a named scenario of the session ('waterfall scenario=NAME')."
         + " grid tabulates a metric (min_dscr, avg_dscr, default_month, first_breach_month, FACILITY.loss, FACILITY.irr)"
         + " over one or two keys; solve finds the smallest stress at which TARGET (default, breach, \"senior.loss>0\","
-        + " \"min_dscr<1\") happens, or with KEY2 the frontier of the two.",
+        + " \"min_dscr<1\") happens, or with KEY2 the frontier of the two. mc runs the waterfall on random paths of"
+        + " correlated monthly factors (spot rates, crypto, utilization, base rate; tenant defaults from their pd) whose"
+        + " correlation moves from corr to converge in stress months, values each default with liquidate's sale model, and"
+        + " reports the probability of default, the min-DSCR distribution, expected and tail losses and the fair spread.",
       examples: [
         "shock deflation=40%", "shock deflation=40% btc=-60% utilization=-20pt rate=+200bp",
         "shock spot=-30% haircut=20% name=bear", "shock btc=-70% --json",
         "shock grid deflation=0%..60%:7 utilization=0pt..-30pt:4", "shock grid deflation=10%..70%:7 metric=ddtl.loss --csv grid.csv",
         "shock solve default deflation", "shock solve \"ddtl.loss>0\" deflation spot",
+        "shock mc paths=20000 seed=7", "shock mc corr=20% converge=95% months=36", "shock mc scenario=bear --json",
       ],
-      subcommands: ["grid", "solve"],
+      subcommands: ["grid", "solve", "mc"],
       options: Scenario.keys.map { OptionSpec($0.name, "CHANGE", help: $0.help + " (\($0.example))") }
         + [OptionSpec("name", "NAME", help: "keep the stress as a named scenario"),
-           OptionSpec("metric", "M", help: "grid: the metric to tabulate (default min_dscr)")],
+           OptionSpec("metric", "M", help: "grid: the metric to tabulate (default min_dscr)"),
+           OptionSpec("scenario", "NAME", help: "mc: run on top of a named scenario, or base", completion: .scenarios)]
+        + MonteCarloCommand.options.map { OptionSpec($0.name, $0.value, help: $0.help) },
       flags: [FlagSpec("csv", value: "FILE", help: "grid: write the table as CSV")],
       effects: .changes
     ) { inv, ctx in
       switch inv.positionals.first {
       case "grid": return try GridSolve.grid(inv, ctx)
       case "solve": return try GridSolve.solve(inv, ctx)
+      case "mc": return try MonteCarloCommand.run(inv, ctx)
       case let other?:
-        throw DealError.unknownName("shock mode", other, valid: ["grid", "solve"], subject: .word(inv.positionalIndices[0]))
-          .withHint("'shock KEY=CHANGE ...' for one stress; 'shock grid' or 'shock solve' for many")
+        throw DealError.unknownName("shock mode", other, valid: ["grid", "solve", "mc"], subject: .word(inv.positionalIndices[0]))
+          .withHint("'shock KEY=CHANGE ...' for one stress; 'shock grid', 'shock solve' or 'shock mc' for many")
       case nil: break
+      }
+      for (key, _, _) in inv.options where !Self.keyNames.contains(key) && key != "name" && key != "metric" {
+        throw DealError.usage("\(key)= belongs to 'shock mc'", subject: .key(key))
       }
       if inv.option("metric") != nil { throw DealError.usage("metric= belongs to 'shock grid'", subject: .key("metric")) }
       var factors: [String: Double] = [:]

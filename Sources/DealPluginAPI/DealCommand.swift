@@ -215,6 +215,9 @@ public protocol CommandHost: AnyObject {
   func now() -> String
   /// Prints a line while a command runs (progress, warnings).
   func print(_ line: String)
+  /// Shows how far a long computation is (0...1) on an interactive
+  /// terminal, on one line that is redrawn; nil clears it. Elsewhere nothing.
+  func progress(_ fraction: Double?, _ label: String)
 }
 
 extension CommandHost {

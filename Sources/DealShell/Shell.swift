@@ -1,5 +1,6 @@
 import DealCore
 import DealPluginAPI
+import Foundation
 
 /// Where a command line came from, for `file:line` in errors.
 public struct SourceLocation: Equatable, Sendable {
@@ -362,4 +363,16 @@ extension Shell: CommandHost {
   public func now() -> String { environment.now() }
 
   public func print(_ line: String) { io.err(line) }
+
+  public func progress(_ fraction: Double?, _ label: String) {
+    guard environment.terminal.interactive else { return }
+    var line = "\r\u{1B}[2K"
+    if let f = fraction {
+      let width = 30, filled = Int((min(1, max(0, f)) * Double(width)).rounded())
+      line += "\(label) [" + String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+        + "] \(Int((f * 100).rounded()))%  (Ctrl-C cancels)"
+    }
+    fputs(line, stderr)
+    fflush(stderr)
+  }
 }

@@ -131,7 +131,7 @@ struct GridSolveTests {
       ("shock grid deflation=0%..60%:4 metric=profit", "unknown metric 'profit'"),
       ("shock grid deflation=0%..60%:4 metric=ghost.loss", "unknown facility 'ghost'"),
       ("shock solve", "takes TARGET KEY"), ("shock solve default colour", "unknown stress key 'colour'"),
-      ("shock solve happiness deflation", "unknown target 'happiness'"), ("shock mc", "unknown shock mode 'mc'"),
+      ("shock solve happiness deflation", "unknown target 'happiness'"), ("shock montecarlo", "unknown shock mode 'montecarlo'"),
       ("shock deflation=40% metric=min_dscr", "metric= belongs to 'shock grid'"),
     ])
   func badInput(line: String, message: String) {

@@ -103,6 +103,10 @@ public struct LiquidationPlan: Sendable {
   public var entities: [String]
   /// Facilities each entity borrows.
   public var borrows: [[Int]]
+  /// Each entity's parent (`parent-of`), and the entities ordered so that
+  /// subsidiaries come before their parents.
+  public var parentOf: [Int?]
+  public var bottomUp: [Int]
   public var assets: [Asset]
 
   /// Compiles the deal. `marketValues` are whole-asset market values by
@@ -211,9 +215,21 @@ public struct LiquidationPlan: Sendable {
       }
       assets.append(a)
     }
+    let parentOf = entities.map { e in g.edges(to: e, .parentOf).first.flatMap { eIndex[$0.from] } }
+    // Depth below the top parent (bounded: a cycle is a `check` error).
+    let depth = entities.indices.map { e -> Int in
+      var d = 0, x = e
+      while let up = parentOf[x], d < entities.count {
+        d += 1
+        x = up
+      }
+      return d
+    }
+    let bottomUp = entities.indices.sorted { (depth[$0], $1) > (depth[$1], $0) }
     return LiquidationPlan(
       months: horizon, parameters: p, facilities: facs.map(\.id), obligor: obligor, guarantorsOf: guarantorsOf,
-      crossDefaults: crossDefaults, entities: entities, borrows: borrows, assets: assets)
+      crossDefaults: crossDefaults, entities: entities, borrows: borrows, parentOf: parentOf, bottomUp: bottomUp,
+      assets: assets)
   }
 }
 
@@ -421,10 +437,19 @@ public enum LiquidationEngine {
       ws.netProceeds += net
       if pledged { ws.remaining[i] = net } else if a.owner >= 0 { ws.pool[a.owner] += net }
     }
-    // Guarantors' cash already paid out in the waterfall is gone.
+    // What guarantors already paid in the waterfall is gone: their free
+    // assets are worth that much less (each in proportion to its proceeds).
     for f in plan.facilities.indices where input.guarantorPaid[f] > 0 {
       let gs = plan.guarantorsOf[f]
-      for g in gs { ws.pool[g] = max(0, ws.pool[g] - input.guarantorPaid[f] / Double(gs.count)) }
+      for g in gs where ws.pool[g] > 0 {
+        let used = min(ws.pool[g], input.guarantorPaid[f] / Double(gs.count))
+        let keep = (ws.pool[g] - used) / ws.pool[g]
+        for (i, a) in plan.assets.enumerated() where ws.assetSold[i] && a.liens.isEmpty && a.owner == g {
+          ws.netProceeds -= ws.assetProceeds[i] * (1 - keep)
+          ws.assetProceeds[i] *= keep
+        }
+        ws.pool[g] -= used
+      }
     }
     // 2. Liens, level by level. A facility's claim at a level is spread
     // over its assets at that level in proportion to what is left of them;
@@ -487,18 +512,28 @@ public enum LiquidationEngine {
       }
     }
     if newlyFailed { return false }
-    // 4. Unsecured claims against each defaulted obligor, pari passu.
-    for e in 0..<plan.entities.count where ws.entityInDefault[e] {
-      let available = ws.estate[e] + ws.pool[e]
+    // 4. Unsecured claims against each defaulted obligor, pari passu;
+    // subsidiaries first, their equity left over going up to the parent's
+    // estate (structural subordination).
+    for e in plan.bottomUp where ws.entityInDefault[e] {
+      var available = ws.estate[e] + ws.pool[e]
       var claims = 0.0
       for f in plan.borrows[e] where ws.inDefault[f] { claims += ws.owed[f] }
-      guard claims > 0.005, available > 0 else { continue }
-      let ratio = min(1, available / claims)
-      for f in plan.borrows[e] where ws.inDefault[f] {
-        let pay = ws.owed[f] * ratio
-        ws.owed[f] -= pay
-        ws.fromUnsecured[f] += pay
-        ws.distributed += pay
+      if claims > 0.005, available > 0 {
+        let ratio = min(1, available / claims)
+        for f in plan.borrows[e] where ws.inDefault[f] {
+          let pay = ws.owed[f] * ratio
+          ws.owed[f] -= pay
+          ws.fromUnsecured[f] += pay
+          ws.distributed += pay
+          available -= pay
+        }
+      }
+      ws.estate[e] = 0
+      ws.pool[e] = max(0, available)
+      if let parent = plan.parentOf[e], ws.entityInDefault[parent] {
+        ws.estate[parent] += ws.pool[e]
+        ws.pool[e] = 0
       }
     }
     return true

@@ -108,8 +108,54 @@ public struct WaterfallPlan: Sendable {
     var opex: Double
   }
   var fleetMonths: [FleetMonth] = []
+  /// Coins flattened for the engine: pledged coins of facility f are
+  /// `coinStart[f]..<coinStart[f + 1]`; a guarantor's likewise.
+  struct CoinBook {
+    var start: [Int] = [0]
+    var btc: [Bool] = []
+    var amount: [Double] = []
+    var price: [Double] = []
+
+    init(_ lists: [[(btc: Bool, amount: Double, price: Double)]]) {
+      for l in lists {
+        for c in l {
+          btc.append(c.btc)
+          amount.append(c.amount)
+          price.append(c.price)
+        }
+        start.append(btc.count)
+      }
+    }
+  }
+  var pledgedBook = CoinBook([])
+  var guarantorBook = CoinBook([])
+
+  /// A copy that shares no storage with this plan: threads running the
+  /// engine each use their own, so reading the plan never contends on the
+  /// reference counts of shared buffers.
+  public func privateCopy() -> WaterfallPlan {
+    var p = self
+    p.fleets = fleets.map { var f = $0; f.leases = f.leases.map { $0 }; return f }
+    p.facilities = facilities.map { var f = $0; f.sculptedPrincipal = f.sculptedPrincipal.map { $0 }; return f }
+    p.collateral = collateral.map { $0 }
+    p.pledgedCoins = pledgedCoins.map { $0.map { $0 } }
+    p.reserveCash = reserveCash.map { $0 }
+    p.guarantorsOf = guarantorsOf.map { $0.map { $0 } }
+    p.guarantors = guarantors.map { ($0.id, $0.cash, $0.coins.map { $0 }) }
+    p.crossDefaults = crossDefaults.map { $0.map { $0 } }
+    p.totalCollateral = totalCollateral.map { $0 }
+    p.fleetMonths = fleetMonths.map { $0 }
+    p.prepareCoins()
+    return p
+  }
+
+  mutating func prepareCoins() {
+    pledgedBook = CoinBook(pledgedCoins)
+    guarantorBook = CoinBook(guarantors.map(\.coins))
+  }
 
   mutating func prepare() {
+    prepareCoins()
     fleetMonths = []
     fleetMonths.reserveCapacity(fleets.count * months)
     for fl in fleets {
@@ -195,6 +241,9 @@ public struct FacilityResult: Equatable, Sendable {
   /// The reserve account (pledged cash and top-ups) then, and at the end.
   public var reserveAtDefault = 0.0
   public var reserveEnd = 0.0
+  /// Balance-years the lender had at risk while the facility performed
+  /// (Σ monthly balances ÷ 12): what a spread is earned on.
+  public var exposureYears = 0.0
   /// Lender receipts by month (index 0 = the end of month 1).
   public var flows: [Double] = []
   public var irr: Double? = nil
@@ -226,13 +275,21 @@ public struct WaterfallResult: Sendable {
 /// tested monthly: trailing-12-month DSCR (fewer months at the start) against
 /// `min_dscr`, LTV against `max_ltv`.
 public enum WaterfallEngine {
-  public static func run(_ plan: WaterfallPlan, _ sc: Scenario = Scenario(), detail: Bool = true) -> WaterfallResult {
+  /// - Parameters:
+  ///   - detail: keep the monthly periods, breach texts and IRRs (a Monte
+  ///     Carlo path needs none of them).
+  ///   - paths: month-by-month factors on top of the scenario (a Monte
+  ///     Carlo path), or nil.
+  public static func run(
+    _ plan: WaterfallPlan, _ sc: Scenario = Scenario(), detail: Bool = true, paths: ScenarioPaths? = nil
+  ) -> WaterfallResult {
     let months = plan.months
     let nf = plan.facilities.count
     // The run's state lives in buffers allocated once per run: the monthly
     // loop mutates them with no uniqueness checks and no allocation.
-    // One block, carved into 8-byte-aligned pieces (23 pieces at most).
-    let capacity = 8 * (18 * nf + 2 * nf * months + 2 * months + 25)
+    // One block, carved into 8-byte-aligned pieces (26 pieces at most).
+    let pb = plan.pledgedBook, gb = plan.guarantorBook, ng = plan.guarantors.count
+    let capacity = 8 * (19 * nf + 2 * nf * months + 2 * months + pb.amount.count + gb.amount.count + ng + 28)
     let arena = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
     defer { arena.deallocate() }
     var used = 0
@@ -255,12 +312,22 @@ public enum WaterfallEngine {
     let loss = buffer(nf, 0.0), defaultAt = buffer(nf, 0)
     let converted = buffer(nf, false), refinancing = buffer(nf, 0.0)
     let coinsSold = buffer(nf, 0.0), guarantorPaid = buffer(nf, 0.0)
-    var coins = plan.pledgedCoins
-    var gCash = plan.guarantors.map(\.cash)
-    var gCoins = plan.guarantors.map(\.coins)
+    // Coins left (pledged, and guarantors'), and the guarantors' cash.
+    let coinAmount = buffer(pb.amount.count, 0.0)
+    for k in pb.amount.indices { coinAmount[k] = pb.amount[k] }
+    let gCoinAmount = buffer(gb.amount.count, 0.0)
+    for k in gb.amount.indices { gCoinAmount[k] = gb.amount[k] }
+    let gCash = buffer(ng, 0.0)
+    for g in 0..<ng { gCash[g] = plan.guarantors[g].cash }
+    // The coin factors change every month (paths): passed, not captured, so
+    // the loop keeps them in registers.
+    @inline(__always) func price(_ book: WaterfallPlan.CoinBook, _ k: Int, _ factor: (btc: Double, eth: Double)) -> Double {
+      book.price[k] * (book.btc[k] ? factor.btc : factor.eth)
+    }
     var periods: [Period] = []
     if detail { periods.reserveCapacity(months) }
     var log = EventLog()
+    log.keepText = detail
     var trapped = 0.0
     let cfadsHistory = buffer(months, 0.0)
     let dsHistory = buffer(months, 0.0)
@@ -271,6 +338,7 @@ public enum WaterfallEngine {
     let principalFlows = buffer(nf * months, 0.0)
     let atDefault = buffer(nf, 0.0)  // balances at the end of the first default month
     let reserveAtDefault = buffer(nf, 0.0)  // and the reserve accounts then
+    let exposure = buffer(nf, 0.0)  // balance-years outstanding while performing
     let ledger = Ledger(
       months: months, balance: balance, principalPaid: principalPaid, principalFlows: principalFlows, receipts: receipts)
     let nFleets = plan.fleets.count
@@ -282,9 +350,16 @@ public enum WaterfallEngine {
     let shadow = buffer(nf, -1.0)  // scheduled balance of a defaulted facility
     let lastDue = buffer(nf, 0.0)  // its regular payment before it defaulted
     var cf12 = 0.0, ds12 = 0.0
-    let coinFactor = (btc: sc.btcFactor, eth: sc.ethFactor)
+    var coinFactor = (btc: sc.btcFactor, eth: sc.ethFactor)
+    var spotFactor = sc.spotFactor, utilizationChange = sc.utilizationChange, rateChange = sc.rateChange
 
     for m in 1...months {
+      if let p = paths {
+        spotFactor = sc.spotFactor * p.spot[m - 1]
+        utilizationChange = sc.utilizationChange + p.utilization[m - 1]
+        rateChange = sc.rateChange + p.rate[m - 1]
+        coinFactor = (sc.btcFactor * p.btc[m - 1], sc.ethFactor * p.eth[m - 1])
+      }
       // Operating cash flow.
       var revenue = 0.0, opex = 0.0
       if let step = deflationStep { deflationFactor *= step }
@@ -292,12 +367,13 @@ public enum WaterfallEngine {
         let x = plan.fleetMonths[fi * months + m - 1]
         opex += x.power * sc.powerFactor + x.opex
         guard x.capacity > 0 else { continue }
-        let u = min(1, max(0, x.utilization + sc.utilizationChange))
-        if x.inTerm {
+        let u = min(1, max(0, x.utilization + utilizationChange))
+        // A lease whose tenant defaulted pays only the spot rate.
+        if x.inTerm, paths == nil || m < paths!.leaseLost[fi] {
           revenue += x.capacity * x.rate * max(u, x.takeOrPay)
         } else {
           let spot = deflationStep == nil ? x.spotDeflated : x.spotRate * deflationFactor
-          revenue += x.capacity * u * spot * sc.spotFactor
+          revenue += x.capacity * u * spot * spotFactor
         }
       }
       let cfads = revenue - opex
@@ -319,7 +395,7 @@ public enum WaterfallEngine {
         if defaulted[f], shadow[f] < 0 { shadow[f] = balance[f] }
         let owed = defaulted[f] ? shadow[f] : balance[f]
         guard owed > 0.005 else { continue }
-        let r = (facs[f].floating ? Scenario.baseRate + sc.rateChange + facs[f].spread : facs[f].rate) / 12
+        let r = (facs[f].floating ? max(0, Scenario.baseRate + rateChange) + facs[f].spread : facs[f].rate) / 12
         let interest = owed * r
         let k = m - facs[f].startMonth + 1  // month of the term, 1-based
         let left = facs[f].maturity - m + 1
@@ -353,11 +429,11 @@ public enum WaterfallEngine {
             balance[f] = 0
           } else {
             refinancing[f] = balance[f]
-            log.breaches.append(Breach(month: m, facility: facs[f].id, kind: "refinancing", detail: "share price \(Format.money(sp, decimals: 2)) below conversion price \(Format.money(cp, decimals: 2)): \(Format.money(balance[f])) to repay"))
-            if log.firstBreach == nil { log.firstBreach = m }
+            log.note(m, facs[f].id, "refinancing", "share price \(Format.money(sp, decimals: 2)) below conversion price \(Format.money(cp, decimals: 2)): \(Format.money(balance[f])) to repay")
           }
         }
         let due = interest + principal
+        exposure[f] += owed / 12
         if m < facs[f].maturity { lastDue[f] = due }
         dsDue += due
         var paid = min(cash, due)
@@ -373,11 +449,11 @@ public enum WaterfallEngine {
             gCash[g] -= fromCash
             paid += fromCash
             guarantorPaid[f] += fromCash
-            for c in gCoins[g].indices where paid < due - 0.005 {
-              let price = gCoins[g][c].price * (gCoins[g][c].btc ? coinFactor.btc : coinFactor.eth)
+            for c in gb.start[g]..<gb.start[g + 1] where paid < due - 0.005 {
+              let price = price(gb, c, coinFactor)
               guard price > 0 else { continue }
-              let sell = min(gCoins[g][c].amount, (due - paid) / price)
-              gCoins[g][c].amount -= sell
+              let sell = min(gCoinAmount[c], (due - paid) / price)
+              gCoinAmount[c] -= sell
               paid += sell * price
               guarantorPaid[f] += sell * price
             }
@@ -408,7 +484,8 @@ public enum WaterfallEngine {
       for f in 0..<nf where !defaulted[f] && balance[f] > 0.005 {
         var value = plan.collateral[f * months + m - 1] * (1 - sc.haircut)
         var coinValue = 0.0
-        for c in coins[f] { coinValue += c.amount * c.price * (c.btc ? coinFactor.btc : coinFactor.eth) }
+        let coinRange = pb.start[f]..<pb.start[f + 1]
+        for c in coinRange { coinValue += coinAmount[c] * price(pb, c, coinFactor) }
         value += coinValue
         if let adv = facs[f].advanceRate, balance[f] > adv * value + 0.005 {
           let need = balance[f] - adv * value
@@ -416,26 +493,24 @@ public enum WaterfallEngine {
           cash -= pay
           ledger.repay(f, month: m, pay)
           if pay < need - 0.005 {
-            log.breaches.append(Breach(month: m, facility: facs[f].id, kind: "borrowing base", detail: "balance above \(Format.percent(adv)) of collateral; \(Format.money(need - pay)) not prepaid"))
-            if log.firstBreach == nil { log.firstBreach = m }
+            log.note(m, facs[f].id, "borrowing base", "balance above \(Format.percent(adv)) of collateral; \(Format.money(need - pay)) not prepaid")
           }
         }
-        if let margin = facs[f].marginLTV, !coins[f].isEmpty, value <= 0 || balance[f] / value > margin {
+        if let margin = facs[f].marginLTV, !coinRange.isEmpty, value <= 0 || balance[f] / value > margin {
           // Sell pledged coins to bring LTV back to the margin level.
           let need = (balance[f] - margin * value) / (1 - margin)
           if value > 0, need <= coinValue + 0.005 {
             var left = need
-            for c in coins[f].indices where left > 0.005 {
-              let price = coins[f][c].price * (coins[f][c].btc ? coinFactor.btc : coinFactor.eth)
-              let sell = min(coins[f][c].amount, left / price)
-              coins[f][c].amount -= sell
+            for c in coinRange where left > 0.005 {
+              let price = price(pb, c, coinFactor)
+              let sell = min(coinAmount[c], left / price)
+              coinAmount[c] -= sell
               left -= sell * price
               coinsSold[f] += sell
             }
             ledger.repay(f, month: m, need)
             value -= need
-            log.breaches.append(Breach(month: m, facility: facs[f].id, kind: "margin call", detail: "coins sold to repay \(Format.money(need))"))
-            if log.firstBreach == nil { log.firstBreach = m }
+            log.note(m, facs[f].id, "margin call", "coins sold to repay \(Format.money(need))")
           } else {
             let ltv = value > 0 ? Format.percent(balance[f] / value, maxDecimals: 0) : "∞"
             recordDefault(
@@ -448,8 +523,7 @@ public enum WaterfallEngine {
         }
         if let maxLTV = facs[f].maxLTV, value > 0, balance[f] / value > maxLTV, !ltvBreached[f] {
           ltvBreached[f] = true
-          log.breaches.append(Breach(month: m, facility: facs[f].id, kind: "ltv", detail: "LTV \(Format.percent(balance[f] / value, maxDecimals: 1)) above \(Format.percent(maxLTV))"))
-          if log.firstBreach == nil { log.firstBreach = m }
+          log.note(m, facs[f].id, "ltv", "LTV \(Format.percent(balance[f] / value, maxDecimals: 1)) above \(Format.percent(maxLTV))")
         }
       }
 
@@ -473,8 +547,7 @@ public enum WaterfallEngine {
       for f in 0..<nf where !defaulted[f] && balance[f] > 0.005 && m >= facs[f].startMonth {
           if let t = trailing, let minD = facs[f].minDSCR, t < minD, !breached[f] {
           breached[f] = true
-          log.breaches.append(Breach(month: m, facility: facs[f].id, kind: "dscr", detail: "trailing DSCR \(String(format: "%.2f", t))x below \(String(format: "%.2f", minD))x"))
-          if log.firstBreach == nil { log.firstBreach = m }
+          log.note(m, facs[f].id, "dscr", "trailing DSCR \(String(format: "%.2f", t))x below \(String(format: "%.2f", minD))x")
         }
         if let t = trailing, let lock = facs[f].lockupDSCR, t < lock { lockedUp = true }
       }
@@ -496,7 +569,7 @@ public enum WaterfallEngine {
       // Deal LTV: all debt outstanding (defaulted balances included) over
       // the pledged fleets' market value and the pledged coins.
       var collateralNow = plan.totalCollateral[m - 1] * (1 - sc.haircut)
-      for f in 0..<nf { for c in coins[f] { collateralNow += c.amount * c.price * (c.btc ? coinFactor.btc : coinFactor.eth) } }
+      for c in 0..<coinAmount.count { collateralNow += coinAmount[c] * price(pb, c, coinFactor) }
       let debtNow = balance.reduce(0, +)
       if log.defaultMonth == m {
         for f in 0..<nf {
@@ -530,6 +603,7 @@ public enum WaterfallEngine {
       r.balanceAtDefault = atDefault[f]
       r.reserveAtDefault = reserveAtDefault[f]
       r.reserveEnd = reserve[f]
+      r.exposureYears = exposure[f]
       r.flows = Array(receipts[(f * months)..<((f + 1) * months)])
       // The lender's cash flows at month ends: the draw at the start of its
       // month (the end of the one before), receipts at the end of each month,
@@ -585,36 +659,46 @@ public enum WaterfallEngine {
     }
   }
 
-  /// Breaches and defaults as they happen.
+  /// Breaches and defaults as they happen. Without `keepText` (a Monte
+  /// Carlo path) only the months and the default order are kept: no text
+  /// is formatted.
   struct EventLog {
+    var keepText = true
     var breaches: [Breach] = []
     var order: [String] = []
     var firstBreach: Int? = nil
     var defaultMonth: Int? = nil
+
+    mutating func note(_ m: Int, _ facility: String, _ kind: String, _ detail: @autoclosure () -> String) {
+      if keepText { breaches.append(Breach(month: m, facility: facility, kind: kind, detail: detail())) }
+      if firstBreach == nil { firstBreach = m }
+    }
   }
 
   /// Records a default and spreads it along cross-default edges, in order.
   static func recordDefault(
-    _ f: Int, _ m: Int, kind: String, detail: String, facilities: [FacilityPlan], crossDefaults: [[Int]],
+    _ f: Int, _ m: Int, kind: String, detail: @autoclosure () -> String, facilities: [FacilityPlan], crossDefaults: [[Int]],
     balance: UnsafeMutableBufferPointer<Double>, defaulted: UnsafeMutableBufferPointer<Bool>,
     defaultAt: UnsafeMutableBufferPointer<Int>, loss: UnsafeMutableBufferPointer<Double>, log: inout EventLog
   ) {
-    var queue = [(f, kind, detail)]
+    // Breadth first: (facility, where it came from, or -1 for f itself).
+    var queue = [(f, -1)]
     var k = 0
     while k < queue.count {
-      let (g, why, text) = queue[k]
+      let (g, from) = queue[k]
       k += 1
       guard !defaulted[g] else { continue }
       defaulted[g] = true
       defaultAt[g] = m
       loss[g] = balance[g]
       log.order.append(facilities[g].id)
-      log.breaches.append(Breach(month: m, facility: facilities[g].id, kind: why, detail: text))
-      if log.firstBreach == nil { log.firstBreach = m }
-      if log.defaultMonth == nil { log.defaultMonth = m }
-      for h in crossDefaults[g] where !defaulted[h] {
-        queue.append((h, "cross-default", "cross-default from " + facilities[g].id))
+      if from < 0 {
+        log.note(m, facilities[g].id, kind, detail())
+      } else {
+        log.note(m, facilities[g].id, "cross-default", "cross-default from " + facilities[from].id)
       }
+      if log.defaultMonth == nil { log.defaultMonth = m }
+      for h in crossDefaults[g] where !defaulted[h] { queue.append((h, g)) }
     }
   }
 

@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+
+@testable import DealCore
+
+/// The factor model of `shock mc`: known moments of its distributions, the
+/// correlations in calm and stress months, reproducible streams.
+@Suite("Monte Carlo factor model")
+struct MonteCarloTests {
+  /// Fills `n` paths of `months` months and hands each to `body`.
+  func paths(_ model: MonteCarloModel, n: Int, months: Int, seed: UInt64 = 42, _ body: (ScenarioPaths) -> Void) {
+    let p = ScenarioPaths(months: months, fleets: model.fleetTenants.count)
+    let calm = MonteCarloModel.cholesky(model.corr), stress = MonteCarloModel.cholesky(model.converge)
+    for i in 0..<n {
+      model.fill(p, seed: seed, path: i, calm: calm, stress: stress)
+      body(p)
+    }
+  }
+
+  @Test("the ziggurat gives standard normals: mean 0, variance 1, kurtosis 3, normal tails")
+  func normals() {
+    var rng = SplitMix64(seed: 7, stream: 0)
+    let n = 400_000
+    var s1 = 0.0, s2 = 0.0, s4 = 0.0, beyond2 = 0, beyond3 = 0
+    for _ in 0..<n {
+      let z = Ziggurat.normal(&rng)
+      s1 += z
+      s2 += z * z
+      s4 += z * z * z * z
+      if abs(z) > 2 { beyond2 += 1 }
+      if abs(z) > 3 { beyond3 += 1 }
+    }
+    let mean = s1 / Double(n), variance = s2 / Double(n) - mean * mean
+    #expect(abs(mean) < 4 / Double(n).squareRoot())
+    #expect(abs(variance - 1) < 0.01)
+    #expect(abs(s4 / Double(n) - 3) < 0.05)
+    // P(|Z| > 2) = 0.0455, P(|Z| > 3) = 0.0027 (normal table).
+    #expect(abs(Double(beyond2) / Double(n) - 0.0455) < 0.002)
+    #expect(abs(Double(beyond3) / Double(n) - 0.0027) < 0.0005)
+  }
+
+  @Test("crypto follows geometric Brownian motion: terminal mean 1, log variance σ²T")
+  func gbmMoments() {
+    var model = MonteCarloModel()
+    model.btcVol = 0.6
+    let months = 24, n = 20_000
+    var logs: [Double] = [], levels: [Double] = []
+    paths(model, n: n, months: months) { p in
+      levels.append(p.btc[months - 1])
+      logs.append(log(p.btc[months - 1]))
+    }
+    let t = Double(months) / 12, s2 = 0.36 * t
+    let meanLog = logs.reduce(0, +) / Double(n)
+    let varLog = logs.map { ($0 - meanLog) * ($0 - meanLog) }.reduce(0, +) / Double(n - 1)
+    // E[log S_T] = −σ²T/2, Var[log S_T] = σ²T; E[S_T] = 1, Var[S_T] = e^{σ²T} − 1.
+    #expect(abs(meanLog + s2 / 2) < 4 * (s2 / Double(n)).squareRoot())
+    #expect(abs(varLog / s2 - 1) < 0.03)
+    let mean = levels.reduce(0, +) / Double(n)
+    let sd = (exp(s2) - 1).squareRoot()
+    #expect(abs(mean - 1) < 4 * sd / Double(n).squareRoot())
+    let variance = levels.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(n - 1)
+    #expect(abs(variance / (exp(s2) - 1) - 1) < 0.15, "variance of a lognormal: heavy-tailed estimate")
+  }
+
+  @Test("factor shocks correlate at corr in calm months and at converge in stress months")
+  func correlations() {
+    var model = MonteCarloModel()
+    model.corr = 0.2
+    model.converge = 0.85
+    model.watchCrypto = true
+    var calm: [[Double]] = [[], [], [], []], stress: [[Double]] = [[], [], [], []]
+    paths(model, n: 6_000, months: 36) { p in
+      for m in 0..<36 {
+        for k in 0..<4 {
+          if p.stressed[m] { stress[k].append(p.shocks[4 * m + k]) } else { calm[k].append(p.shocks[4 * m + k]) }
+        }
+      }
+    }
+    func correlation(_ a: [Double], _ b: [Double]) -> Double {
+      let ma = a.reduce(0, +) / Double(a.count), mb = b.reduce(0, +) / Double(b.count)
+      var sab = 0.0, saa = 0.0, sbb = 0.0
+      for i in a.indices {
+        sab += (a[i] - ma) * (b[i] - mb)
+        saa += (a[i] - ma) * (a[i] - ma)
+        sbb += (b[i] - mb) * (b[i] - mb)
+      }
+      return sab / (saa * sbb).squareRoot()
+    }
+    #expect(stress[0].count > 5_000 && calm[0].count > 50_000, "both regimes occur: \(stress[0].count) stress, \(calm[0].count) calm")
+    for (i, j) in [(0, 1), (0, 2), (1, 3), (2, 3)] {
+      #expect(abs(correlation(calm[i], calm[j]) - 0.2) < 0.02, "calm \(i)-\(j)")
+      #expect(abs(correlation(stress[i], stress[j]) - 0.85) < 0.02, "stress \(i)-\(j)")
+    }
+  }
+
+  @Test("a path depends only on the seed and its number")
+  func streams() {
+    let model = MonteCarloModel()
+    let calm = MonteCarloModel.cholesky(0.3), stress = MonteCarloModel.cholesky(0.9)
+    let a = ScenarioPaths(months: 12, fleets: 0), b = ScenarioPaths(months: 12, fleets: 0)
+    model.fill(a, seed: 9, path: 5, calm: calm, stress: stress)
+    model.fill(b, seed: 9, path: 4, calm: calm, stress: stress)
+    model.fill(b, seed: 9, path: 5, calm: calm, stress: stress)
+    #expect(Array(a.spot) == Array(b.spot) && Array(a.btc) == Array(b.btc))
+    model.fill(b, seed: 10, path: 5, calm: calm, stress: stress)
+    #expect(Array(a.spot) != Array(b.spot))
+  }
+
+  @Test("the Cholesky factor reproduces the equicorrelation matrix")
+  func cholesky() {
+    for rho in [-0.3, 0.0, 0.3, 0.9, 0.999] {
+      let l = MonteCarloModel.cholesky(rho)
+      for i in 0..<4 {
+        for j in 0..<4 {
+          var x = 0.0
+          for k in 0..<4 { x += l[i * 4 + k] * l[j * 4 + k] }
+          #expect(abs(x - (i == j ? 1 : rho)) < 1e-12)
+        }
+      }
+    }
+  }
+}
