@@ -46,9 +46,15 @@ transcripts:
 terminal:
 	@bash Tests/Terminal/run.sh $(DEBUG)
 
+# The Monte Carlo reference needs numpy: from the system, else from PyPI
+# into a virtual environment under .build/.
+BENCH_PY = .build/bench-venv/bin/python3
 bench: deps
 	$(SWIFT) build -c release
 	.build/release/dealsh-bench $(RELEASE)
+	@if python3 -c 'import numpy' 2>/dev/null; then py=python3; else \
+	  [ -x $(BENCH_PY) ] || { python3 -m venv .build/bench-venv && .build/bench-venv/bin/pip install -q numpy; }; py=$(BENCH_PY); fi; \
+	  $$py Tests/Bench/mc_reference.py .build/release/dealsh
 
 # libFuzzer targets (lexer, session decoder, transcript parser), each for
 # FUZZ_SECONDS, seeded with the files in Sessions/ and Tests/Transcripts/.

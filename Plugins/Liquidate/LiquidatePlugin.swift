@@ -144,7 +144,7 @@ public struct LiquidatePlugin: DealPlugin {
       input.coinsSold[f] = used["facilities"]?[id]?["coins_sold"]?.numberValue ?? 0
       input.guarantorPaid[f] = used["facilities"]?[id]?["guarantor_paid"]?.numberValue ?? 0
     }
-    let ws = LiquidationWorkspace()
+    let ws = LiquidationWorkspace(plan)
     LiquidationEngine.run(plan, input, into: ws)
 
     let shown = inv.positionals.isEmpty || at != nil ? ws.chain : ws.chain.filter { inv.positionals.contains(plan.facilities[$0]) }
@@ -159,7 +159,7 @@ public struct LiquidatePlugin: DealPlugin {
         let ap = try LiquidationPlan.compile(
           s, schema: ctx.schema, marketValues: ctx.host.marketValues(months: min(1200, max(s.deal.horizon, defaultMonth + Int((maxUnits / p.depth).rounded(.up)) + 1))),
           parameters: p, haircut: sc.haircut)
-        let w = LiquidationWorkspace()
+        let w = LiquidationWorkspace(ap)
         LiquidationEngine.run(ap, input, into: w)
         depthCurve.append((p.depth, shown.map { f in input.claims[f] > 0.005 ? w.recovered(f) / input.claims[f] : nil }))
       }

@@ -94,7 +94,55 @@ if FileManager.default.isExecutableFile(atPath: dealsh) {
   print("skip start-up: no executable at \(dealsh)")
 }
 
-// 2. Script replay while the graph grows to 10,000 nodes and 20,000 edges.
+// 2. shock mc on the miner example (early: later sections leave a large heap): 100,000 paths × 120 months, on one and
+//    on two threads (the same numbers either way), and the peak memory of a
+//    1,000,000-path run (it grows with paths, not paths × months).
+do {
+  let s = quietShell()
+  guard s.execute("open Sessions/miner-double-leverage.deal") == .ok else {
+    fatalError("mc bench: cannot open Sessions/miner-double-leverage.deal (run from the repository root)")
+  }
+  _ = try? s.runCommand("shock mc paths=2000 months=120")  // warm the caches of depreciate
+  func best(_ threads: Int) -> (Double, JSONValue?) {
+    var times: [Double] = []
+    var out: JSONValue? = nil
+    for _ in 0..<3 {
+      let t0 = now()
+      out = try? s.runCommand("shock mc paths=100000 months=120 threads=\(threads)")
+      times.append(now() - t0)
+    }
+    return (times.min() ?? .nan, out)
+  }
+  let (t1, j1) = best(1), (t2, j2) = best(2)
+  let pathMonths = 100_000.0 * 120
+  report(
+    "shock mc 100k paths × 120 months, 2 threads", String(format: "%.2f s, %.1f M/s", t2, pathMonths / t2 / 1e6),
+    target: "≥ 10 M path-months/s (≤ 1.2 s; aim 20)", ok: pathMonths / t2 >= 10e6)
+  report(
+    "shock mc speed-up, 2 threads over 1", String(format: "%.2f× (1 thread %.2f s)", t1 / t2, t1), target: "≥ 1.8×",
+    ok: t1 / t2 >= 1.8)
+  report("shock mc, same numbers on 1 and 2 threads", j1 == j2 && j1 != nil ? "identical" : "DIFFERENT", target: "identical", ok: j1 == j2 && j1 != nil)
+  // Peak memory of a 1,000,000-path run: the process's peak resident size
+  // (VmHWM, reset first through /proc/self/clear_refs) above what it held.
+  func status(_ key: String) -> Double? {
+    guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+    for line in text.split(separator: "\n") where line.hasPrefix(key + ":") {
+      return Double(line.split(separator: " ").dropFirst().first { !$0.isEmpty }.map(String.init) ?? "")
+    }
+    return nil
+  }
+  if let before = status("VmRSS"), (try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)) != nil {
+    _ = try? s.runCommand("shock mc paths=1000000 months=36")
+    if let peak = status("VmHWM") {
+      let mb = (peak - before) / 1024
+      report("shock mc 1,000,000 paths, peak memory", String(format: "%.0f MB above the %.0f MB held", mb, before / 1024), target: "< 200 MB", ok: mb < 200)
+    }
+  } else {
+    print("skip the memory figure: /proc/self/clear_refs is not writable here")
+  }
+}
+
+// 3. Script replay while the graph grows to 10,000 nodes and 20,000 edges.
 let script = bigScript()
 var rates: [Double] = []
 var shell = quietShell()
@@ -113,7 +161,7 @@ report(
   ok: rate >= 10_000)
 print("     graph at the end: \(g.nodeCount) nodes, \(g.edgeCount) edges, \(shell.journal.count) journal entries")
 
-// 3. open + save of that session.
+// 4. open + save of that session.
 let dir = NSTemporaryDirectory() + "dealsh-bench-\(getpid())"
 try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
 let path = dir + "/big.deal"
@@ -136,7 +184,7 @@ print(String(format: "     (CPU time of the same runs: %.0f ms median, best wall
 try? FileManager.default.removeItem(atPath: dir)
 
 
-// 4. depreciate of 1,000 GPU assets over 120 months.
+// 5. depreciate of 1,000 GPU assets over 120 months.
 do {
   let s = quietShell()
   _ = s.execute("deal start=2025-01 horizon=120")
@@ -158,7 +206,7 @@ do {
   report("depreciate, 1,000 GPU assets × 120 months", String(format: "%.1f ms median", m), target: "≤ 20 ms", ok: m <= 20)
 }
 
-// 5. The waterfall engine: one 120-month run of the example deal.
+// 6. The waterfall engine: one 120-month run of the example deal.
 do {
   let s = quietShell()
   guard s.execute("open Sessions/neocloud-abl.deal") == .ok, s.execute("deal horizon=120") == .ok else {

@@ -249,4 +249,24 @@ struct WaterfallTests {
     #expect(abs(num(first, "principal") - 146_000) < 0.01, "all the month's cash prepays the excess")
     #expect(j["breaches"]?.arrayValue?.first?["kind"] == "borrowing base")
   }
+
+  @Test("a floating level loan re-prices its payment when the base rate moves, and still amortizes to zero")
+  func floatingRepricing() throws {
+    let t = deal(horizon: 36, extra: ["add facility f type=term amount=$1m floating=true spread=5% term=36 borrower=co"])
+    let plan = try WaterfallPlan.compile(t.shell.session, schema: t.shell.schema, marketValues: [:])
+    let paths = ScenarioPaths(months: 36, fleets: plan.fleets.count)
+    for m in 12..<36 { paths.rate[m] = 0.02 }  // +200 bp from month 13
+    let r = WaterfallEngine.run(plan, Scenario(), detail: true, paths: paths)
+    let r1 = (Scenario.baseRate + 0.05) / 12, r2 = (Scenario.baseRate + 0.07) / 12
+    var balance = 1_000_000.0
+    let pmt1 = balance * r1 / (1 - pow(1 + r1, -36))
+    for m in 1...12 { balance -= pmt1 - balance * r1; _ = m }
+    // From month 13, PMT at the new rate on the balance left over 24 months.
+    let pmt2 = balance * r2 / (1 - pow(1 + r2, -24))
+    #expect(abs(r.periods[0].debtService - pmt1) < 0.01)
+    #expect(abs(r.periods[11].debtService - pmt1) < 0.01)
+    #expect(abs(r.periods[12].debtService - pmt2) < 0.01)
+    #expect(abs(r.periods[35].debtService - pmt2) < 0.01)
+    #expect(r.facilities[0].balanceEnd < 0.01 && r.defaultMonth == nil)
+  }
 }

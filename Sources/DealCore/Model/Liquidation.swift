@@ -109,6 +109,29 @@ public struct LiquidationPlan: Sendable {
   public var bottomUp: [Int]
   public var assets: [Asset]
 
+  /// A copy that shares no storage with this plan (one per thread).
+  public func privateCopy() -> LiquidationPlan {
+    var p = self
+    p.facilities = facilities.map { $0 }
+    p.obligor = obligor.map { $0 }
+    p.guarantorsOf = guarantorsOf.map { $0.map { $0 } }
+    p.crossDefaults = crossDefaults.map { $0.map { $0 } }
+    p.entities = entities.map { $0 }
+    p.borrows = borrows.map { $0.map { $0 } }
+    p.parentOf = parentOf.map { $0 }
+    p.bottomUp = bottomUp.map { $0 }
+    p.assets = assets.map { a in
+      var b = a
+      b.liens = a.liens.map { $0 }
+      b.proceeds = a.proceeds.map { $0 }
+      b.gross = a.gross.map { $0 }
+      b.marketValue = a.marketValue.map { $0 }
+      b.stopMonth = a.stopMonth.map { $0 }
+      return b
+    }
+    return p
+  }
+
   /// Compiles the deal. `marketValues` are whole-asset market values by
   /// month from `depreciate`, ideally running past the horizon by the length
   /// of the longest sale (the last value is held beyond the curve).
@@ -292,61 +315,95 @@ public enum DefaultCause: Equatable, Sendable {
 /// The workspace holds every buffer, so a Monte Carlo path allocates
 /// nothing once it has run once.
 public final class LiquidationWorkspace {
-  public internal(set) var inDefault: [Bool] = []
+  /// Per facility.
+  public let inDefault: UnsafeMutableBufferPointer<Bool>
+  public let fromCollateral: UnsafeMutableBufferPointer<Double>
+  public let fromGuarantors: UnsafeMutableBufferPointer<Double>
+  public let fromUnsecured: UnsafeMutableBufferPointer<Double>
+  /// Taken out at a sale without being in default (ranked ahead).
+  public let repaidAtSale: UnsafeMutableBufferPointer<Double>
+  public let months: UnsafeMutableBufferPointer<Int>
+  /// Per asset: net proceeds (0 when not sold) and whether it was sold.
+  public let assetProceeds: UnsafeMutableBufferPointer<Double>
+  public let assetSold: UnsafeMutableBufferPointer<Bool>
+  /// Per entity: in default (obligors of defaulted facilities, failed guarantors).
+  public let entityInDefault: UnsafeMutableBufferPointer<Bool>
   /// Facilities in the order they defaulted, and why.
   public internal(set) var chain: [Int] = []
   public internal(set) var cause: [DefaultCause] = []
-  public internal(set) var fromCollateral: [Double] = []
-  public internal(set) var fromGuarantors: [Double] = []
-  public internal(set) var fromUnsecured: [Double] = []
-  /// Taken out at a sale without being in default (ranked ahead).
-  public internal(set) var repaidAtSale: [Double] = []
-  public internal(set) var months: [Int] = []
-  /// Net proceeds of each asset (0 when not sold) and whether it was sold.
-  public internal(set) var assetProceeds: [Double] = []
-  public internal(set) var assetSold: [Bool] = []
-  /// Entities in default (obligors of defaulted facilities, failed guarantors).
-  public internal(set) var entityInDefault: [Bool] = []
-  public internal(set) var netProceeds = 0.0
-  public internal(set) var distributed = 0.0
-  var remaining: [Double] = []  // per asset, during distribution
-  var owed: [Double] = []  // per facility, during distribution
-  var pool: [Double] = []  // per entity: free assets
-  var estate: [Double] = []  // per entity: surplus of its sold pledged assets
-  var failed: [Bool] = []  // guarantors that could not pay
-  var demand: [Double] = []  // per asset, at one lien level
-  var want: [Double] = []  // per facility × asset, at one lien level
+  /// Totals: [net proceeds, distributed].
+  let totals: UnsafeMutableBufferPointer<Double>
+  public var netProceeds: Double { totals[0] }
+  public var distributed: Double { totals[1] }
+  let remaining: UnsafeMutableBufferPointer<Double>  // per asset, during distribution
+  let owed: UnsafeMutableBufferPointer<Double>  // per facility, during distribution
+  let pool: UnsafeMutableBufferPointer<Double>  // per entity: free assets
+  let estate: UnsafeMutableBufferPointer<Double>  // per entity: surplus of its sold pledged assets
+  let failed: UnsafeMutableBufferPointer<Bool>  // guarantors that could not pay
+  let demand: UnsafeMutableBufferPointer<Double>  // per asset, at one lien level
+  let want: UnsafeMutableBufferPointer<Double>  // per facility × asset, at one lien level
+  let sizes: (facilities: Int, assets: Int, entities: Int)
 
-  public init() {}
+  /// Buffers sized for `plan` (immutable references to mutable memory, so
+  /// the engine's loops pay no exclusivity checks).
+  public init(_ plan: LiquidationPlan) {
+    let nf = plan.facilities.count, na = plan.assets.count, ne = plan.entities.count
+    sizes = (nf, na, ne)
+    func make<T>(_ n: Int, _ v: T) -> UnsafeMutableBufferPointer<T> {
+      let b = UnsafeMutableBufferPointer<T>.allocate(capacity: max(1, n))
+      b.initialize(repeating: v)
+      return UnsafeMutableBufferPointer(rebasing: b[0..<n])
+    }
+    inDefault = make(nf, false)
+    fromCollateral = make(nf, 0)
+    fromGuarantors = make(nf, 0)
+    fromUnsecured = make(nf, 0)
+    repaidAtSale = make(nf, 0)
+    months = make(nf, 0)
+    owed = make(nf, 0)
+    assetProceeds = make(na, 0)
+    assetSold = make(na, false)
+    remaining = make(na, 0)
+    demand = make(na, 0)
+    want = make(nf * na, 0)
+    entityInDefault = make(ne, false)
+    pool = make(ne, 0)
+    estate = make(ne, 0)
+    failed = make(ne, false)
+    totals = make(2, 0)
+  }
+
+  deinit {
+    for b in [fromCollateral, fromGuarantors, fromUnsecured, repaidAtSale, owed, assetProceeds, remaining, demand, want, pool, estate, totals] {
+      b.deallocate()
+    }
+    for b in [inDefault, assetSold, entityInDefault, failed] { b.deallocate() }
+    months.deallocate()
+  }
 
   public func recovered(_ f: Int) -> Double { fromCollateral[f] + fromGuarantors[f] + fromUnsecured[f] }
 
-  func reset(_ plan: LiquidationPlan) {
-    let nf = plan.facilities.count, na = plan.assets.count, ne = plan.entities.count
-    func fill<T>(_ a: inout [T], _ n: Int, _ v: T) {
-      a.removeAll(keepingCapacity: true)
-      a.append(contentsOf: repeatElement(v, count: n))
-    }
-    fill(&inDefault, nf, false)
+  /// Clears the buffers (one by one: a list of them would be an allocation
+  /// per Monte Carlo path).
+  func reset() {
+    fromCollateral.update(repeating: 0)
+    fromGuarantors.update(repeating: 0)
+    fromUnsecured.update(repeating: 0)
+    repaidAtSale.update(repeating: 0)
+    owed.update(repeating: 0)
+    assetProceeds.update(repeating: 0)
+    remaining.update(repeating: 0)
+    demand.update(repeating: 0)
+    want.update(repeating: 0)
+    pool.update(repeating: 0)
+    estate.update(repeating: 0)
+    totals.update(repeating: 0)
+    inDefault.update(repeating: false)
+    assetSold.update(repeating: false)
+    entityInDefault.update(repeating: false)
+    months.update(repeating: 0)
     chain.removeAll(keepingCapacity: true)
     cause.removeAll(keepingCapacity: true)
-    fill(&fromCollateral, nf, 0)
-    fill(&fromGuarantors, nf, 0)
-    fill(&fromUnsecured, nf, 0)
-    fill(&repaidAtSale, nf, 0)
-    fill(&months, nf, 0)
-    fill(&owed, nf, 0)
-    fill(&assetProceeds, na, 0)
-    fill(&assetSold, na, false)
-    fill(&remaining, na, 0)
-    fill(&demand, na, 0)
-    fill(&want, nf * na, 0)
-    fill(&entityInDefault, ne, false)
-    fill(&pool, ne, 0)
-    fill(&estate, ne, 0)
-    if failed.count != ne { fill(&failed, ne, false) }
-    netProceeds = 0
-    distributed = 0
   }
 }
 
@@ -354,11 +411,11 @@ public enum LiquidationEngine {
   /// Runs the liquidation into `ws` (see `LiquidationWorkspace`).
   public static func run(_ plan: LiquidationPlan, _ input: LiquidationInput, into ws: LiquidationWorkspace) {
     let ne = plan.entities.count
-    ws.failed.removeAll(keepingCapacity: true)
-    ws.failed.append(contentsOf: repeatElement(false, count: ne))
+    precondition(ws.sizes == (plan.facilities.count, plan.assets.count, ne), "a workspace is made for its plan")
+    ws.failed.update(repeating: false)
     // Contagion changes what is sold: repeat until no new default.
     for _ in 0...plan.facilities.count {
-      ws.reset(plan)
+      ws.reset()
       for f in input.triggers { spread(f, .trigger, plan, ws) }
       for e in 0..<ne where ws.failed[e] {
         for f in plan.borrows[e] {
@@ -434,7 +491,7 @@ public enum LiquidationEngine {
       }
       ws.assetSold[i] = true
       ws.assetProceeds[i] = net
-      ws.netProceeds += net
+      ws.totals[0] += net
       if pledged { ws.remaining[i] = net } else if a.owner >= 0 { ws.pool[a.owner] += net }
     }
     // What guarantors already paid in the waterfall is gone: their free
@@ -445,7 +502,7 @@ public enum LiquidationEngine {
         let used = min(ws.pool[g], input.guarantorPaid[f] / Double(gs.count))
         let keep = (ws.pool[g] - used) / ws.pool[g]
         for (i, a) in plan.assets.enumerated() where ws.assetSold[i] && a.liens.isEmpty && a.owner == g {
-          ws.netProceeds -= ws.assetProceeds[i] * (1 - keep)
+          ws.totals[0] -= ws.assetProceeds[i] * (1 - keep)
           ws.assetProceeds[i] *= keep
         }
         ws.pool[g] -= used
@@ -458,7 +515,7 @@ public enum LiquidationEngine {
     let na = plan.assets.count
     for level in 1...9 {
       var any = false
-      for k in ws.want.indices { ws.want[k] = 0 }
+      ws.want.update(repeating: 0)
       for i in 0..<na { ws.demand[i] = 0 }
       for f in plan.facilities.indices where ws.owed[f] > 0.005 {
         var available = 0.0
@@ -480,7 +537,7 @@ public enum LiquidationEngine {
           ws.remaining[i] -= pay
           ws.owed[f] -= pay
           if ws.inDefault[f] { ws.fromCollateral[f] += pay } else { ws.repaidAtSale[f] += pay }
-          ws.distributed += pay
+          ws.totals[1] += pay
         }
       }
     }
@@ -503,7 +560,7 @@ public enum LiquidationEngine {
         let pay = ws.owed[f] / Double(plan.guarantorsOf[f].count) * ratio
         ws.owed[f] -= pay
         ws.fromGuarantors[f] += pay
-        ws.distributed += pay
+        ws.totals[1] += pay
       }
       ws.pool[g] -= paid
       if paid < called - 0.005, !ws.failed[g], plan.borrows[g].contains(where: { !ws.inDefault[$0] }) {
@@ -525,7 +582,7 @@ public enum LiquidationEngine {
           let pay = ws.owed[f] * ratio
           ws.owed[f] -= pay
           ws.fromUnsecured[f] += pay
-          ws.distributed += pay
+          ws.totals[1] += pay
           available -= pay
         }
       }

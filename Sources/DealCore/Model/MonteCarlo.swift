@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// The month-by-month factors of one Monte Carlo path, in buffers that are
 /// filled again for every path a worker runs (no allocation per path).
@@ -276,7 +277,6 @@ public enum MonteCarloEngine {
       blockExposure.deallocate()
     }
     precondition(plan.facilities.map(\.id) == liquidation.facilities, "waterfall and liquidation plans list facilities alike")
-    let index = Dictionary(uniqueKeysWithValues: plan.facilities.enumerated().map { ($0.element.id, $0.offset) })
     let calm = MonteCarloModel.cholesky(model.corr), stress = MonteCarloModel.cholesky(model.converge)
 
     final class Worker {
@@ -284,12 +284,18 @@ public enum MonteCarloEngine {
       let model: MonteCarloModel
       let calm: [Double], stress: [Double]
       let paths: ScenarioPaths
-      let ws = LiquidationWorkspace()
+      let liquidation: LiquidationPlan
+      let ws: LiquidationWorkspace
       var input: LiquidationInput
       var exposure: [Double]
       var facilityDefaults: [Int]
-      init(plan: WaterfallPlan, model: MonteCarloModel, calm: [Double], stress: [Double], months: Int, fleets: Int, facilities: Int) {
+      init(
+        plan: WaterfallPlan, liquidation: LiquidationPlan, model: MonteCarloModel, calm: [Double], stress: [Double], months: Int,
+        fleets: Int, facilities: Int
+      ) {
         self.plan = plan.privateCopy()
+        self.liquidation = liquidation.privateCopy()
+        ws = LiquidationWorkspace(liquidation)
         var m = model
         m.tenantHazard = model.tenantHazard.map { $0 }
         m.fleetTenants = model.fleetTenants.map { $0.map { $0 } }
@@ -304,7 +310,7 @@ public enum MonteCarloEngine {
       }
     }
     let workers = (0..<threads).map { _ in
-      Worker(plan: plan, model: model, calm: calm, stress: stress, months: months, fleets: plan.fleets.count, facilities: nf)
+      Worker(plan: plan, liquidation: liquidation, model: model, calm: calm, stress: stress, months: months, fleets: plan.fleets.count, facilities: nf)
     }
 
     func runBlock(_ b: Int, _ w: Worker) {
@@ -334,7 +340,7 @@ public enum MonteCarloEngine {
         defaults += 1
         w.input.defaultMonth = d
         w.input.triggers.removeAll(keepingCapacity: true)
-        for id in r.defaulted { if let f = index[id] { w.input.triggers.append(f) } }
+        w.input.triggers.append(contentsOf: r.defaultedIndices)
         for f in 0..<nf {
           let fr = r.facilities[f]
           w.input.claims[f] = fr.defaultMonth != nil ? fr.loss : fr.balanceAtDefault
@@ -344,7 +350,7 @@ public enum MonteCarloEngine {
         }
         w.input.btcFactor = scenario.btcFactor * p.btc[d - 1]
         w.input.ethFactor = scenario.ethFactor * p.eth[d - 1]
-        LiquidationEngine.run(liquidation, w.input, into: w.ws)
+        LiquidationEngine.run(w.liquidation, w.input, into: w.ws)
         for f in w.ws.chain {
           loss[path * nf + f] = max(0, w.input.claims[f] - w.ws.recovered(f))
           w.facilityDefaults[f] += 1
@@ -353,17 +359,22 @@ public enum MonteCarloEngine {
     }
 
     var next = 0, cancelled = false
-    let perRound = threads * 8
+    // Rounds of blocks between progress reports; within a round each thread
+    // takes the next block free, so a thread with cheap paths is not left
+    // waiting for one with expensive ones.
+    let perRound = threads * 32
+    let counter = Atomic<Int>(0)
     while next < blocks {
       let start = next, end = min(blocks, next + perRound)
       if threads == 1 {
         for b in start..<end { runBlock(b, workers[0]) }
       } else {
+        counter.store(start, ordering: .relaxed)
         DispatchQueue.concurrentPerform(iterations: threads) { t in
-          var b = start + t
-          while b < end {
+          while true {
+            let b = counter.add(1, ordering: .relaxed).oldValue
+            guard b < end else { break }
             runBlock(b, workers[t])
-            b += threads
           }
         }
       }
@@ -397,22 +408,28 @@ enum Ziggurat {
   static let layers = 128
   static let r = 3.442619855899
   static let v = 9.91256303526217e-3
-  /// Layer edges x[0...128] and the ratios x[i+1] / x[i].
-  static let tables: (x: [Double], ratio: [Double]) = {
-    var x = [Double](repeating: 0, count: layers + 1)
+  /// Layer edges x[0...128] and the ratios x[i+1] / x[i], in memory that
+  /// is never freed: threads read it with no reference counting.
+  static let x: UnsafePointer<Double> = {
+    let p = UnsafeMutablePointer<Double>.allocate(capacity: layers + 1)
     var f = exp(-0.5 * r * r)
-    x[0] = v / f
-    x[1] = r
+    p[0] = v / f
+    p[1] = r
     for i in 2..<layers {
-      x[i] = (-2 * log(v / x[i - 1] + f)).squareRoot()
-      f = exp(-0.5 * x[i] * x[i])
+      p[i] = (-2 * log(v / p[i - 1] + f)).squareRoot()
+      f = exp(-0.5 * p[i] * p[i])
     }
-    x[layers] = 0
-    return (x, (0..<layers).map { x[$0 + 1] / x[$0] })
+    p[layers] = 0
+    return UnsafePointer(p)
+  }()
+  static let ratio: UnsafePointer<Double> = {
+    let p = UnsafeMutablePointer<Double>.allocate(capacity: layers)
+    for i in 0..<layers { p[i] = x[i + 1] / x[i] }
+    return UnsafePointer(p)
   }()
 
   @inline(__always) static func normal(_ rng: inout SplitMix64) -> Double {
-    let (x, ratio) = tables
+    let x = Self.x, ratio = Self.ratio
     while true {
       let bits = rng.next()
       let u = Double(bits >> 11) * 0x1.0p-52 - 1  // in [-1, 1)

@@ -244,7 +244,7 @@ public struct FacilityResult: Equatable, Sendable {
   /// Balance-years the lender had at risk while the facility performed
   /// (Σ monthly balances ÷ 12): what a spread is earned on.
   public var exposureYears = 0.0
-  /// Lender receipts by month (index 0 = the end of month 1).
+  /// Lender receipts by month (index 0 = the end of month 1); detail runs only.
   public var flows: [Double] = []
   public var irr: Double? = nil
   public var wal: Double? = nil
@@ -260,8 +260,10 @@ public struct WaterfallResult: Sendable {
   public var periods: [Period]
   public var facilities: [FacilityResult]
   public var breaches: [Breach]
-  /// Facilities in the order they defaulted.
+  /// Facilities in the order they defaulted, by id and by index in the
+  /// plan's facilities.
   public var defaulted: [String]
+  public var defaultedIndices: [Int]
 }
 
 /// The monthly cash waterfall (SPEC §5 `waterfall`).
@@ -287,9 +289,9 @@ public enum WaterfallEngine {
     let nf = plan.facilities.count
     // The run's state lives in buffers allocated once per run: the monthly
     // loop mutates them with no uniqueness checks and no allocation.
-    // One block, carved into 8-byte-aligned pieces (26 pieces at most).
+    // One block, carved into 8-byte-aligned pieces (27 pieces at most).
     let pb = plan.pledgedBook, gb = plan.guarantorBook, ng = plan.guarantors.count
-    let capacity = 8 * (19 * nf + 2 * nf * months + 2 * months + pb.amount.count + gb.amount.count + ng + 28)
+    let capacity = 8 * (20 * nf + 2 * nf * months + 2 * months + pb.amount.count + gb.amount.count + ng + 29)
     let arena = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
     defer { arena.deallocate() }
     var used = 0
@@ -347,6 +349,7 @@ public enum WaterfallEngine {
     var deflationFactor = 1.0
     // Level payments: (1 + r)^-(months left), one multiplication a month.
     let annuity = buffer(nf, 0.0)
+    let annuityRate = buffer(nf, 0.0)  // the monthly rate it was computed at
     let shadow = buffer(nf, -1.0)  // scheduled balance of a defaulted facility
     let lastDue = buffer(nf, 0.0)  // its regular payment before it defaulted
     var cf12 = 0.0, ds12 = 0.0
@@ -402,7 +405,14 @@ public enum WaterfallEngine {
         var principal: Double
         switch facs[f].amort {
         case .level:
-          if annuity[f] == 0 { annuity[f] = Foundation.pow(1 + r, -Double(left)) } else { annuity[f] *= 1 + r }
+          // While the rate stays the same, one multiplication a month; a
+          // floating rate that moved re-prices the annuity on what is left.
+          if annuity[f] == 0 || r != annuityRate[f] {
+            annuity[f] = Foundation.pow(1 + r, -Double(left))
+            annuityRate[f] = r
+          } else {
+            annuity[f] *= 1 + r
+          }
           let pmt = r > 0 ? owed * r / (1 - annuity[f]) : owed / Double(left)
           principal = pmt - interest
         case .straight: principal = facs[f].amount / Double(facs[f].term)
@@ -604,7 +614,7 @@ public enum WaterfallEngine {
       r.reserveAtDefault = reserveAtDefault[f]
       r.reserveEnd = reserve[f]
       r.exposureYears = exposure[f]
-      r.flows = Array(receipts[(f * months)..<((f + 1) * months)])
+      if detail { r.flows = Array(receipts[(f * months)..<((f + 1) * months)]) }
       // The lender's cash flows at month ends: the draw at the start of its
       // month (the end of the one before), receipts at the end of each month,
       // the balance left at the horizon valued at par.
@@ -633,7 +643,7 @@ public enum WaterfallEngine {
     return WaterfallResult(
       months: months, minDSCR: minDSCR, avgDSCR: dscrCount > 0 ? dscrSum / Double(dscrCount) : nil,
       firstBreachMonth: log.firstBreach, defaultMonth: log.defaultMonth, periods: periods, facilities: results,
-      breaches: log.breaches, defaulted: log.order)
+      breaches: log.breaches, defaulted: log.order, defaultedIndices: log.orderIndices)
   }
 
   /// Where a repayment of principal is recorded: the balance, the totals,
@@ -666,6 +676,7 @@ public enum WaterfallEngine {
     var keepText = true
     var breaches: [Breach] = []
     var order: [String] = []
+    var orderIndices: [Int] = []
     var firstBreach: Int? = nil
     var defaultMonth: Int? = nil
 
@@ -692,6 +703,7 @@ public enum WaterfallEngine {
       defaultAt[g] = m
       loss[g] = balance[g]
       log.order.append(facilities[g].id)
+      log.orderIndices.append(g)
       if from < 0 {
         log.note(m, facilities[g].id, kind, detail())
       } else {
