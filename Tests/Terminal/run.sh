@@ -143,5 +143,18 @@ check "nothing left to recover" wait_for "error: recover: nothing to recover"
 keys 'quit --force' Enter
 wait_for "SHELL-EXITED"
 
+# 9. A long Monte Carlo shows a progress bar; Ctrl-C cancels it and the
+#    shell goes on with the session as it was.
+cp "$(dirname "$0")/../../Sessions/miner-double-leverage.deal" "$WORK/sessions/"
+start miner-double-leverage
+keys 'shock mc paths=5000000' Enter
+check "a long run shows a progress bar" wait_for "(Ctrl-C cancels)"
+keys C-c
+check "Ctrl-C cancels the run" wait_for "error: shock: shock mc cancelled after"
+keys 'ls facility' Enter
+check "the shell goes on after a cancelled run" wait_for "gpuloan  facility  term"
+keys 'quit' Enter
+wait_for "SHELL-EXITED"
+
 echo "terminal: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
