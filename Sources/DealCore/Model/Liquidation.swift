@@ -329,8 +329,13 @@ public final class LiquidationWorkspace {
   /// Per entity: in default (obligors of defaulted facilities, failed guarantors).
   public let entityInDefault: UnsafeMutableBufferPointer<Bool>
   /// Facilities in the order they defaulted, and why.
-  public internal(set) var chain: [Int] = []
-  public internal(set) var cause: [DefaultCause] = []
+  public var chain: [Int] { Array(chainBuffer[0..<chainCount]) }
+  public var cause: [DefaultCause] { Array(causeBuffer[0..<chainCount]) }
+  /// The chain in raw memory (a facility defaults once: nf at most).
+  public let chainBuffer: UnsafeMutableBufferPointer<Int>
+  let causeBuffer: UnsafeMutableBufferPointer<DefaultCause>
+  let counts: UnsafeMutableBufferPointer<Int>
+  public var chainCount: Int { counts[0] }
   /// Totals: [net proceeds, distributed].
   let totals: UnsafeMutableBufferPointer<Double>
   public var netProceeds: Double { totals[0] }
@@ -349,28 +354,26 @@ public final class LiquidationWorkspace {
   public init(_ plan: LiquidationPlan) {
     let nf = plan.facilities.count, na = plan.assets.count, ne = plan.entities.count
     sizes = (nf, na, ne)
-    func make<T>(_ n: Int, _ v: T) -> UnsafeMutableBufferPointer<T> {
-      let b = UnsafeMutableBufferPointer<T>.allocate(capacity: max(1, n))
-      b.initialize(repeating: v)
-      return UnsafeMutableBufferPointer(rebasing: b[0..<n])
-    }
-    inDefault = make(nf, false)
-    fromCollateral = make(nf, 0)
-    fromGuarantors = make(nf, 0)
-    fromUnsecured = make(nf, 0)
-    repaidAtSale = make(nf, 0)
-    months = make(nf, 0)
-    owed = make(nf, 0)
-    assetProceeds = make(na, 0)
-    assetSold = make(na, false)
-    remaining = make(na, 0)
-    demand = make(na, 0)
-    want = make(nf * na, 0)
-    entityInDefault = make(ne, false)
-    pool = make(ne, 0)
-    estate = make(ne, 0)
-    failed = make(ne, false)
-    totals = make(2, 0)
+    inDefault = cacheLineBuffer(nf, false)
+    fromCollateral = cacheLineBuffer(nf, 0)
+    fromGuarantors = cacheLineBuffer(nf, 0)
+    fromUnsecured = cacheLineBuffer(nf, 0)
+    repaidAtSale = cacheLineBuffer(nf, 0)
+    months = cacheLineBuffer(nf, 0)
+    owed = cacheLineBuffer(nf, 0)
+    assetProceeds = cacheLineBuffer(na, 0)
+    assetSold = cacheLineBuffer(na, false)
+    remaining = cacheLineBuffer(na, 0)
+    demand = cacheLineBuffer(na, 0)
+    want = cacheLineBuffer(nf * na, 0)
+    entityInDefault = cacheLineBuffer(ne, false)
+    pool = cacheLineBuffer(ne, 0)
+    estate = cacheLineBuffer(ne, 0)
+    failed = cacheLineBuffer(ne, false)
+    totals = cacheLineBuffer(2, 0)
+    chainBuffer = cacheLineBuffer(nf, 0)
+    causeBuffer = cacheLineBuffer(nf, DefaultCause.trigger)
+    counts = cacheLineBuffer(1, 0)
   }
 
   deinit {
@@ -379,6 +382,15 @@ public final class LiquidationWorkspace {
     }
     for b in [inDefault, assetSold, entityInDefault, failed] { b.deallocate() }
     months.deallocate()
+    chainBuffer.deallocate()
+    causeBuffer.deallocate()
+    counts.deallocate()
+  }
+
+  func append(_ f: Int, _ why: DefaultCause) {
+    chainBuffer[counts[0]] = f
+    causeBuffer[counts[0]] = why
+    counts[0] += 1
   }
 
   public func recovered(_ f: Int) -> Double { fromCollateral[f] + fromGuarantors[f] + fromUnsecured[f] }
@@ -402,8 +414,7 @@ public final class LiquidationWorkspace {
     assetSold.update(repeating: false)
     entityInDefault.update(repeating: false)
     months.update(repeating: 0)
-    chain.removeAll(keepingCapacity: true)
-    cause.removeAll(keepingCapacity: true)
+    counts[0] = 0
   }
 }
 
@@ -431,16 +442,14 @@ public enum LiquidationEngine {
   static func spread(_ f: Int, _ why: DefaultCause, _ plan: LiquidationPlan, _ ws: LiquidationWorkspace) {
     guard !ws.inDefault[f] else { return }
     ws.inDefault[f] = true
-    ws.chain.append(f)
-    ws.cause.append(why)
-    var k = ws.chain.count - 1
-    while k < ws.chain.count {
-      let g = ws.chain[k]
+    ws.append(f, why)
+    var k = ws.chainCount - 1
+    while k < ws.chainCount {
+      let g = ws.chainBuffer[k]
       k += 1
       for h in plan.crossDefaults[g] where !ws.inDefault[h] {
         ws.inDefault[h] = true
-        ws.chain.append(h)
-        ws.cause.append(.crossDefault(from: g))
+        ws.append(h, .crossDefault(from: g))
       }
     }
   }

@@ -2,6 +2,17 @@ import Dispatch
 import Foundation
 import Synchronization
 
+/// A buffer of `n` values in whole cache lines of its own: the working
+/// memory of threads running side by side never shares a line, so one
+/// thread's writes do not stall the other (false sharing).
+func cacheLineBuffer<T>(_ n: Int, _ v: T) -> UnsafeMutableBufferPointer<T> {
+  let bytes = (max(1, n) * MemoryLayout<T>.stride + 127) & ~127
+  let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 128)
+  let p = raw.bindMemory(to: T.self, capacity: max(1, n))
+  p.initialize(repeating: v, count: max(1, n))
+  return UnsafeMutableBufferPointer(start: p, count: n)
+}
+
 /// The month-by-month factors of one Monte Carlo path, in buffers that are
 /// filled again for every path a worker runs (no allocation per path).
 public final class ScenarioPaths {
@@ -29,21 +40,16 @@ public final class ScenarioPaths {
 
   public init(months: Int, fleets: Int) {
     self.months = months
-    func make<T>(_ n: Int, _ v: T) -> UnsafeMutableBufferPointer<T> {
-      let b = UnsafeMutableBufferPointer<T>.allocate(capacity: max(1, n))
-      b.initialize(repeating: v)
-      return UnsafeMutableBufferPointer(rebasing: b[0..<n])
-    }
-    spot = make(months, 1.0)
-    utilization = make(months, 0.0)
-    rate = make(months, 0.0)
-    btc = make(months, 1.0)
-    eth = make(months, 1.0)
-    leaseLost = make(fleets, Int.max)
-    shocks = make(4 * months, 0.0)
-    stressed = make(months, false)
-    logSpot = make(months, 0.0)
-    logBTC = make(months, 0.0)
+    spot = cacheLineBuffer(months, 1.0)
+    utilization = cacheLineBuffer(months, 0.0)
+    rate = cacheLineBuffer(months, 0.0)
+    btc = cacheLineBuffer(months, 1.0)
+    eth = cacheLineBuffer(months, 1.0)
+    leaseLost = cacheLineBuffer(fleets, Int.max)
+    shocks = cacheLineBuffer(4 * months, 0.0)
+    stressed = cacheLineBuffer(months, false)
+    logSpot = cacheLineBuffer(months, 0.0)
+    logBTC = cacheLineBuffer(months, 0.0)
   }
 
   deinit {
@@ -286,9 +292,6 @@ public enum MonteCarloEngine {
       let paths: ScenarioPaths
       let liquidation: LiquidationPlan
       let ws: LiquidationWorkspace
-      var input: LiquidationInput
-      var exposure: [Double]
-      var facilityDefaults: [Int]
       init(
         plan: WaterfallPlan, liquidation: LiquidationPlan, model: MonteCarloModel, calm: [Double], stress: [Double], months: Int,
         fleets: Int, facilities: Int
@@ -302,11 +305,7 @@ public enum MonteCarloEngine {
         self.model = m
         self.calm = calm.map { $0 }
         self.stress = stress.map { $0 }
-        exposure = [Double](repeating: 0, count: facilities)
-        facilityDefaults = [Int](repeating: 0, count: facilities)
         paths = ScenarioPaths(months: months, fleets: fleets)
-        input = LiquidationInput(defaultMonth: 1, triggers: [], claims: [Double](repeating: 0, count: facilities))
-        input.reserves = [Double](repeating: 0, count: facilities)
       }
     }
     let workers = (0..<threads).map { _ in
@@ -316,18 +315,20 @@ public enum MonteCarloEngine {
     func runBlock(_ b: Int, _ w: Worker) {
       let p = w.paths
       // Counted locally and written once: neighbouring blocks run on other
-      // threads, and their counters share cache lines.
+      // threads, and their counters share cache lines. The block's working
+      // arrays are made here, by the thread that runs it, from its own
+      // memory: one allocation per block, none per path.
       var stressMonths = 0, defaults = 0
-      for f in 0..<nf {
-        w.exposure[f] = 0
-        w.facilityDefaults[f] = 0
-      }
+      var exposure = [Double](repeating: 0, count: nf), facilityDefaults = [Int](repeating: 0, count: nf)
+      var input = LiquidationInput(defaultMonth: 1, triggers: [], claims: [Double](repeating: 0, count: nf))
+      input.reserves = [Double](repeating: 0, count: nf)
+      input.triggers.reserveCapacity(nf)
       defer {
         blockStress[b] = stressMonths
         blockDefaults[b] = defaults
         for f in 0..<nf {
-          blockExposure[b * nf + f] = w.exposure[f]
-          blockFacilityDefaults[b * nf + f] = w.facilityDefaults[f]
+          blockExposure[b * nf + f] = exposure[f]
+          blockFacilityDefaults[b * nf + f] = facilityDefaults[f]
         }
       }
       for path in (b * blockSize)..<min(paths, (b + 1) * blockSize) {
@@ -335,25 +336,26 @@ public enum MonteCarloEngine {
         for m in 0..<months where p.stressed[m] { stressMonths += 1 }
         let r = WaterfallEngine.run(w.plan, scenario, detail: false, paths: p)
         minD[path] = r.minDSCR ?? .nan
-        for f in 0..<nf { w.exposure[f] += r.facilities[f].exposureYears }
+        for f in 0..<nf { exposure[f] += r.facilities[f].exposureYears }
         guard let d = r.defaultMonth else { continue }
         defaults += 1
-        w.input.defaultMonth = d
-        w.input.triggers.removeAll(keepingCapacity: true)
-        w.input.triggers.append(contentsOf: r.defaultedIndices)
+        input.defaultMonth = d
+        input.triggers.removeAll(keepingCapacity: true)
+        input.triggers.append(contentsOf: r.defaultedIndices)
         for f in 0..<nf {
           let fr = r.facilities[f]
-          w.input.claims[f] = fr.defaultMonth != nil ? fr.loss : fr.balanceAtDefault
-          w.input.coinsSold[f] = fr.coinsSold
-          w.input.guarantorPaid[f] = fr.guarantorPaid
-          w.input.reserves![f] = fr.reserveAtDefault
+          input.claims[f] = fr.defaultMonth != nil ? fr.loss : fr.balanceAtDefault
+          input.coinsSold[f] = fr.coinsSold
+          input.guarantorPaid[f] = fr.guarantorPaid
+          input.reserves![f] = fr.reserveAtDefault
         }
-        w.input.btcFactor = scenario.btcFactor * p.btc[d - 1]
-        w.input.ethFactor = scenario.ethFactor * p.eth[d - 1]
-        LiquidationEngine.run(w.liquidation, w.input, into: w.ws)
-        for f in w.ws.chain {
-          loss[path * nf + f] = max(0, w.input.claims[f] - w.ws.recovered(f))
-          w.facilityDefaults[f] += 1
+        input.btcFactor = scenario.btcFactor * p.btc[d - 1]
+        input.ethFactor = scenario.ethFactor * p.eth[d - 1]
+        LiquidationEngine.run(w.liquidation, input, into: w.ws)
+        for k in 0..<w.ws.chainCount {
+          let f = w.ws.chainBuffer[k]
+          loss[path * nf + f] = max(0, input.claims[f] - w.ws.recovered(f))
+          facilityDefaults[f] += 1
         }
       }
     }
