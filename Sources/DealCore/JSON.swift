@@ -109,6 +109,11 @@ public struct JSONWriter {
 
   public var text: String { String(decoding: bytes, as: UTF8.self) }
 
+  /// Overwrites bytes already written (a placeholder of the same length).
+  mutating func patch(at offset: Int, with new: [UInt8]) {
+    bytes.replaceSubrange(offset..<(offset + new.count), with: new)
+  }
+
   /// Ends the text with a newline (as files do).
   public mutating func finishLine() { bytes.append(0x0A) }
 

@@ -74,6 +74,14 @@ public struct SessionMetadata: Equatable, Sendable {
   public var modified: String
   public var dealshVersion: String
   public var revision: Int
+  /// The `content_hash` the file carried when it was read (nil for a file
+  /// written before format version 2). Derived from the content, so it takes
+  /// no part in equality.
+  public var contentHash: String? = nil
+
+  public static func == (a: SessionMetadata, b: SessionMetadata) -> Bool {
+    (a.author, a.created, a.modified, a.dealshVersion, a.revision) == (b.author, b.created, b.modified, b.dealshVersion, b.revision)
+  }
 
   public init(author: String, created: String, modified: String, dealshVersion: String, revision: Int) {
     self.author = author

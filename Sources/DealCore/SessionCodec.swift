@@ -9,8 +9,8 @@ import Dispatch
 /// executed (the journal is read as text).
 public enum SessionCodec {
   public static let format = "dealsh.session"
-  /// The version this build writes.
-  public static let version = 1
+  /// The version this build writes. 2 added `content_hash`.
+  public static let version = 2
   /// Files larger than this are refused before they are parsed.
   public static let maxBytes = 64 << 20
   public static let maxDepth = 32
@@ -70,10 +70,22 @@ public enum SessionCodec {
 
     // Keys in sorted order throughout.
     var w = JSONWriter(pretty: true, capacity: 4096 + parts.nodes.bytes.count + parts.edges.bytes.count + 64 * file.journal.count)
+    // The content hash covers the bytes of every content member (not the
+    // metadata): written as a placeholder, patched at the end.
+    var hashed: [Range<Int>] = []
+    var mark = 0
     w.beginObject()
-    if let active = s.activeScenario { w.key("active_scenario"); w.string(active) }
+    if let active = s.activeScenario {
+      mark = w.bytes.count
+      w.key("active_scenario"); w.string(active)
+      hashed.append(mark..<w.bytes.count)
+    }
     w.key("author"); w.string(m.author)
+    w.key("content_hash")
+    let hashAt = w.bytes.count + 1 + contentHashPrefix.utf8.count
+    w.string(contentHashPrefix + String(repeating: "0", count: 16))
     w.key("created"); w.string(m.created)
+    mark = w.bytes.count
     w.key("deal")
     w.beginObject()
     w.key("currency"); w.string(s.deal.currency)
@@ -81,14 +93,20 @@ public enum SessionCodec {
     w.key("start"); w.string(s.deal.start.description)
     w.key("title"); w.string(s.deal.title)
     w.endObject()
+    hashed.append(mark..<w.bytes.count)
     w.key("dealsh_version"); w.string(m.dealshVersion)
+    mark = w.bytes.count
     w.key("edges"); w.raw(parts.edges)
+    hashed.append(mark..<w.bytes.count)
     w.key("format"); w.string(format)
+    mark = w.bytes.count
     w.key("journal")
     w.beginArray()
     for j in file.journal { w.string(j) }
     w.endArray()
+    hashed.append(mark..<w.bytes.count)
     w.key("modified"); w.string(m.modified)
+    mark = w.bytes.count
     w.key("nodes"); w.raw(parts.nodes)
     w.key("notes")
     w.beginArray()
@@ -100,7 +118,9 @@ public enum SessionCodec {
       w.endObject()
     }
     w.endArray()
+    hashed.append(mark..<w.bytes.count)
     w.key("revision"); w.number(Double(m.revision))
+    mark = w.bytes.count
     w.key("scenarios")
     w.beginObject()
     for (name, factors) in s.scenarios.sorted(by: { $0.key < $1.key }) {
@@ -113,10 +133,49 @@ public enum SessionCodec {
       w.endObject()
     }
     w.endObject()
+    hashed.append(mark..<w.bytes.count)
     w.key("version"); w.number(Double(version))
     w.endObject()
     w.finishLine()
+    let hash = w.bytes.withUnsafeBytes { buf -> UInt64 in
+      var h = FNV64()
+      for r in hashed { h.add(UnsafeRawBufferPointer(rebasing: buf[r])) }
+      return h.value
+    }
+    w.patch(at: hashAt, with: Array(hex16(hash).utf8))
     return w.text
+  }
+
+  /// `content_hash`: FNV-1a (64-bit) over the bytes of the content members
+  /// as written — deal, nodes, edges, scenarios, notes, journal, the scenario
+  /// in use — so two files hold the same session exactly when their hashes
+  /// match, whoever saved them and when.
+  public static let contentHashPrefix = "fnv1a64:"
+
+  /// The content hash a file of this session would carry.
+  public static func contentHash(_ file: SessionFile) -> String {
+    let text = encode(file)
+    guard let r = text.range(of: "\"content_hash\": \"") else { return "" }
+    return String(text[r.upperBound...].prefix(contentHashPrefix.count + 16))
+  }
+
+  static func hex16(_ x: UInt64) -> String {
+    let s = String(x, radix: 16)
+    return String(repeating: "0", count: 16 - s.count) + s
+  }
+
+  /// FNV-1a over bytes, 8 at a time.
+  struct FNV64 {
+    var value: UInt64 = 0xcbf2_9ce4_8422_2325
+    mutating func add(_ raw: UnsafeRawBufferPointer) {
+      let prime: UInt64 = 0x100_0000_01b3
+      let words = raw.count / 8
+      for k in 0..<words {
+        value = (value ^ raw.loadUnaligned(fromByteOffset: k * 8, as: UInt64.self)) &* prime
+        value ^= value >> 29
+      }
+      for k in (words * 8)..<raw.count { value = (value ^ UInt64(raw[k])) &* prime }
+    }
   }
 
   private static func writeAttributes(_ a: [String: AttrValue], _ w: inout JSONWriter) {
@@ -164,15 +223,17 @@ public enum SessionCodec {
     }
     var obj = top
     if v < version { obj = try SessionMigration.migrate(obj, from: v) }
-    return try decodeCurrent(obj, schema: schema)
+    return try decodeCurrent(obj, schema: schema, migrated: v < version)
   }
 
   static let topKeys: Set<String> = [
     "format", "version", "dealsh_version", "author", "created", "modified", "revision", "deal", "nodes", "edges",
-    "notes", "scenarios", "journal", "active_scenario",
+    "notes", "scenarios", "journal", "active_scenario", "content_hash",
   ]
 
-  static func decodeCurrent(_ top: [String: JSONValue], schema: Schema) throws(DecodeError) -> SessionFile {
+  /// Decodes a document of the current version (`migrated`: one that a
+  /// migration brought up to it, which carries no content hash yet).
+  static func decodeCurrent(_ top: [String: JSONValue], schema: Schema, migrated: Bool = false) throws(DecodeError) -> SessionFile {
     try unknownKeys(top, allowed: topKeys, at: "the top level")
     let meta = SessionMetadata(
       author: try str(top, "author", "the top level", required: false),
@@ -180,6 +241,16 @@ public enum SessionCodec {
       modified: try str(top, "modified", "the top level", required: false),
       dealshVersion: try str(top, "dealsh_version", "the top level", required: false),
       revision: try int(top["revision"] ?? .number(0), "\"revision\"", min: 0, max: 1 << 40))
+    var metadata = meta
+    let hash = try str(top, "content_hash", "the top level", required: !migrated)
+    if !hash.isEmpty {
+        guard hash.hasPrefix(contentHashPrefix), hash.utf8.count == contentHashPrefix.utf8.count + 16,
+        hash.utf8.dropFirst(contentHashPrefix.utf8.count).allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+      else {
+        throw DecodeError("\"content_hash\" must be \(contentHashPrefix) and 16 hex digits, not \"\(hash)\"")
+      }
+      metadata.contentHash = hash
+    }
 
     // Deal settings.
     guard case .object(let d)? = top["deal"] else { throw DecodeError("missing or malformed \"deal\" object") }
@@ -263,7 +334,7 @@ public enum SessionCodec {
       guard scenarios[active] != nil else { throw DecodeError("\"active_scenario\": '\(active)' is not one of the scenarios") }
       session.activeScenario = active
     }
-    return SessionFile(session: session, journal: journal, metadata: meta)
+    return SessionFile(session: session, journal: journal, metadata: metadata)
   }
 
   static func decodeNodes(_ top: [String: JSONValue], schema: Schema) throws(DecodeError) -> ([Node], [String: Node]) {
@@ -412,6 +483,12 @@ public enum SessionMigration {
     var v = version
     while v < SessionCodec.version {
       switch v {
+      case 1:
+        // 1 → 2: version 2 files carry a content hash; a version 1 file has
+        // none (the next save writes it) and may not claim one.
+        guard d["content_hash"] == nil else {
+          throw SessionCodec.DecodeError("unknown key \"content_hash\" in a version 1 file")
+        }
       default:
         throw SessionCodec.DecodeError("no migration from session format version \(v)")
       }

@@ -81,6 +81,8 @@ enum FileIO {
   /// whether someone else changed it.
   struct DiskState: Equatable {
     var fingerprint: UInt64
+    /// The `content_hash` of what was read or written (nil: none known).
+    var contentHash: String? = nil
     var size: Int
     var inode: UInt64
     var mtimeSeconds: Int
@@ -88,12 +90,20 @@ enum FileIO {
   }
 
   /// The state of `path` now, given its content's fingerprint.
-  static func diskState(_ path: String, fingerprint: UInt64) -> DiskState? {
+  static func diskState(_ path: String, fingerprint: UInt64, contentHash: String? = nil) -> DiskState? {
     var st = stat()
     guard stat(path, &st) == 0 else { return nil }
     return DiskState(
-      fingerprint: fingerprint, size: Int(st.st_size), inode: UInt64(st.st_ino),
+      fingerprint: fingerprint, contentHash: contentHash, size: Int(st.st_size), inode: UInt64(st.st_ino),
       mtimeSeconds: Int(st.st_mtim.tv_sec), mtimeNanoseconds: Int(st.st_mtim.tv_nsec))
+  }
+
+  /// The `content_hash` near the top of a session file's text.
+  static func contentHash(in text: String) -> String? {
+    let head = text.utf8.prefix(4096)
+    guard let r = String(decoding: head, as: UTF8.self).range(of: "\"content_hash\": \"") else { return nil }
+    let h = String(decoding: head, as: UTF8.self)[r.upperBound...].prefix(SessionCodec.contentHashPrefix.count + 16)
+    return h.count == SessionCodec.contentHashPrefix.count + 16 ? String(h) : nil
   }
 
   /// Whether `path` still holds what `known` describes: the same inode,

@@ -105,6 +105,54 @@ struct ShellTests {
     a.ok("save shared --force")
   }
 
+  @Test("a file rewritten with the same content (reformatted) is no conflict; a changed one is")
+  func contentHashStaleCheck() throws {
+    let a = TestShell()
+    a.ok("add entity a type=spv pd=2%")
+    a.ok("save shared")
+    let path = a.folder + "/sessions/shared.deal"
+    let saved = try String(contentsOfFile: path, encoding: .utf8)
+    #expect(saved.contains("\"content_hash\": \"fnv1a64:"))
+    // Someone re-indents the file (a tool, a merge): other bytes, same deal.
+    let object = try JSONSerialization.jsonObject(with: Data(saved.utf8))
+    let reformatted = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    try reformatted.write(to: URL(fileURLWithPath: path))
+    a.ok("add entity b type=spv")
+    a.ok("save")
+    // Someone changes the deal: refused.
+    let b = TestShell(env: ["DEALSH_SESSIONS": a.folder + "/sessions", "DEALSH_AUTHOR": "bob"])
+    b.ok("open shared")
+    b.ok("set a pd=3%")
+    b.ok("save")
+    a.ok("add entity c type=spv")
+    #expect(a.run("save").output.contains("was changed on disk since it was opened"))
+  }
+
+  @Test("a version 1 file migrates on open: the same session, saved as version 2 with its content hash")
+  func migrationFromVersion1() throws {
+    let v1 = TestShell.repositoryRoot + "/Tests/Fixtures/v1/neocloud-abl.deal"
+    let text = try String(contentsOfFile: v1, encoding: .utf8)
+    #expect(text.contains("\"version\": 1") && !text.contains("content_hash"))
+    let t = TestShell()
+    t.ok("open \(v1)")
+    let migrated = t.shell.session
+    // The same deal as the current example, which its script builds.
+    let current = TestShell()
+    current.ok("open \(TestShell.repositoryRoot)/Sessions/neocloud-abl.deal")
+    #expect(migrated.graph == current.shell.session.graph && migrated.deal == current.shell.session.deal)
+    #expect(migrated.notes == current.shell.session.notes)
+    t.ok("save \(t.folder)/migrated.deal")
+    let written = try String(contentsOfFile: t.folder + "/migrated.deal", encoding: .utf8)
+    #expect(written.contains("\"version\": 2") && written.contains("\"content_hash\": \"fnv1a64:"))
+    let again = TestShell()
+    again.ok("open \(t.folder)/migrated.deal")
+    #expect(again.shell.session == migrated)
+    // Unchanged content, same hash as the example saved by this version.
+    func hash(_ s: String) -> Substring? { s.range(of: "\"content_hash\": \"").map { s[$0.upperBound...].prefix(24) } }
+    let example = try String(contentsOfFile: TestShell.repositoryRoot + "/Sessions/neocloud-abl.deal", encoding: .utf8)
+    #expect(hash(written) != nil && hash(written) == hash(example))
+  }
+
   @Test("open refuses a bad file and keeps the session in memory")
   func openBad() throws {
     let t = TestShell()

@@ -74,7 +74,7 @@ enum SessionCommands {
       let path = shell.environment.sessionPath(arg)
       let (file, fp) = try shell.readSession(path)
       try confirmDiscard(shell, ctx, force: false)
-      shell.replace(with: file, path: path, disk: FileIO.diskState(path, fingerprint: fp))
+      shell.replace(with: file, path: path, disk: FileIO.diskState(path, fingerprint: fp, contentHash: file.metadata.contentHash))
       let s = shell.session
       return CommandOutput(
         text: "opened '\(path)': \(s.deal.title.isEmpty ? "untitled" : "\"\(s.deal.title)\""), \(count(s.graph.nodeCount, "node")), \(count(s.graph.edgeCount, "edge")), revision \(file.metadata.revision)",
@@ -250,12 +250,16 @@ extension Shell {
       let sameFile = target == path
       if sameFile, let known = diskState, !FileIO.unchanged(target, since: known) {
         var who = ""
+        var sameContent = false
         if let onDisk = try? FileIO.read(target), let other = try? SessionCodec.decode(onDisk, schema: schema) {
           who = " (revision \(other.metadata.revision), saved by \(other.metadata.author) at \(other.metadata.modified))"
+          // Rewritten with the same content (reformatted, or saved again
+          // with new metadata): nothing of anyone's would be lost.
+          if let hash = known.contentHash, SessionCodec.contentHash(other) == hash { sameContent = true }
         }
-        throw DealError(
+        if !sameContent { throw DealError(
           .invalid, "'\(target)' was changed on disk since it was opened\(who)",
-          hint: "'save --force' overwrites it; 'save PATH' writes elsewhere; 'diff \(target)' shows what changed")
+          hint: "'save --force' overwrites it; 'save PATH' writes elsewhere; 'diff \(target)' shows what changed") }
       }
       if !sameFile {
         throw DealError(.invalid, "'\(target)' already exists", hint: "'save \(arg ?? target) --force' overwrites it")
@@ -273,7 +277,9 @@ extension Shell {
     if metadata == nil { meta.created = now }
     let text = SessionCodec.encode(SessionFile(session: session, journal: journal, metadata: meta))
     try FileIO.writeAtomically(text, to: target)
-    markSaved(path: target, metadata: meta, disk: FileIO.diskState(target, fingerprint: FileIO.fingerprint(text)))
+    markSaved(
+      path: target, metadata: meta,
+      disk: FileIO.diskState(target, fingerprint: FileIO.fingerprint(text), contentHash: FileIO.contentHash(in: text)))
     return (target, meta)
   }
 }
