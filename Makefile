@@ -5,7 +5,7 @@ SUDO    := $(if $(filter 0,$(shell id -u)),,sudo)
 DEBUG   := .build/debug/dealsh
 RELEASE := .build/release/dealsh
 
-.PHONY: run test bench fuzz install deps test-deps release build unit transcripts terminal clean
+.PHONY: run test bench fuzz install deps test-deps release build unit transcripts terminal clean example-plugin
 
 # libedit is the one system library dealsh links.
 deps:
@@ -18,6 +18,9 @@ test-deps: deps
 	@command -v tmux >/dev/null 2>&1 || { \
 	  echo "installing tmux"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq tmux >/dev/null; }
+	@command -v cc >/dev/null 2>&1 || { \
+	  echo "installing a C compiler (the plugin tests build a plugin written in C)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq gcc libc6-dev >/dev/null; }
 
 release: deps
 	$(SWIFT) build -c release --product dealsh
@@ -32,6 +35,13 @@ install: release
 
 build: deps
 	$(SWIFT) build --build-tests
+	$(SWIFT) build --product DealshHeadroom
+
+# The example plugin (Plugins/ExampleHeadroom), a shared library loaded with
+# 'plugin load PATH'; the last line printed is its path.
+example-plugin: deps
+	@$(SWIFT) build -c release --product DealshHeadroom >&2
+	@echo "$$(cd .build/release && pwd)/libDealshHeadroom.so"
 
 # Every test: unit and transcript tests (swift test), the transcripts again
 # through the real command line, and the terminal tests in tmux.

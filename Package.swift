@@ -16,6 +16,8 @@ let package = Package(
   platforms: [.macOS(.v13)],
   products: [
     .executable(name: "dealsh", targets: ["dealsh"]),
+    // The example plugin, loaded at run time through dealsh_plugin.h.
+    .library(name: "DealshHeadroom", type: .dynamic, targets: ["HeadroomPlugin"]),
   ],
   dependencies: [
     // TreeDictionary: a persistent hash trie, so an undo snapshot of a
@@ -30,13 +32,17 @@ let package = Package(
       name: "DealCore",
       dependencies: [.product(name: "HashTreeCollections", package: "swift-collections")]),
     .target(name: "DealPluginAPI", dependencies: ["DealCore"]),
-    .target(name: "DealShell", dependencies: ["DealCore", "DealPluginAPI", "CLibedit"]),
+    // The C plugin interface (a header; built by host and plugins alike).
+    .target(name: "CDealPlugin", path: "Sources/CDealPlugin"),
+    .target(name: "DealShell", dependencies: ["DealCore", "DealPluginAPI", "CLibedit", "CDealPlugin"]),
     .target(name: "DealBuiltins", dependencies: ["DealPluginAPI", "DepreciatePlugin", "LiquidatePlugin", "ShockPlugin", "WaterfallPlugin"]),
     // Command plugins: ordinary targets under Plugins/ (explicit paths).
     .target(name: "DepreciatePlugin", dependencies: ["DealCore", "DealPluginAPI"], path: "Plugins/Depreciate"),
     .target(name: "LiquidatePlugin", dependencies: ["DealCore", "DealPluginAPI"], path: "Plugins/Liquidate"),
     .target(name: "ShockPlugin", dependencies: ["DealCore", "DealPluginAPI"], path: "Plugins/Shock"),
     .target(name: "WaterfallPlugin", dependencies: ["DealCore", "DealPluginAPI"], path: "Plugins/Waterfall"),
+    // An external plugin: depends on the C header only, never on DealCore.
+    .target(name: "HeadroomPlugin", dependencies: ["CDealPlugin"], path: "Plugins/ExampleHeadroom"),
     .executableTarget(name: "dealsh", dependencies: ["DealShell", "DealBuiltins"]),
     .executableTarget(
       name: "dealsh-bench", dependencies: ["DealShell", "DealBuiltins", "DealCore", "DealPluginAPI"],

@@ -62,7 +62,9 @@ public enum CLI {
     func makeShell(interactive: Bool) -> Shell? {
       terminal.interactive = interactive
       do {
-        return try Shell.make(plugins: plugins, io: standardIO, environment: ShellEnvironment(env: env, terminal: terminal))
+        let shell = try Shell.make(plugins: plugins, io: standardIO, environment: ShellEnvironment(env: env, terminal: terminal))
+        for problem in shell.loadPluginsFolder() { standardIO.err(problem) }
+        return shell
       } catch {
         _ = fail(error.message)
         return nil

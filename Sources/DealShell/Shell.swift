@@ -54,6 +54,8 @@ public final class Shell {
   /// A fingerprint of the file's bytes as last read or written, to detect
   /// that someone else changed it since (stale save).
   var diskState: FileIO.DiskState?
+  /// Plugins loaded from shared libraries (kept open while the shell lives).
+  var externalPlugins: [AnyObject] = []
 
   struct Snapshot {
     var session: Session

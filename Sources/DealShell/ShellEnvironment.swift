@@ -33,6 +33,15 @@ public struct ShellEnvironment {
 
   public var home: String { env["HOME"] ?? "/tmp" }
 
+  /// Where plugins load from at start-up: `$DEALSH_PLUGINS`, else
+  /// `$XDG_DATA_HOME/dealsh/plugins` (default `~/.local/share/dealsh/plugins`).
+  /// Never anything a session file names.
+  public var pluginsDirectory: String {
+    if let d = env["DEALSH_PLUGINS"], !d.isEmpty { return d }
+    if let x = env["XDG_DATA_HOME"], x.hasPrefix("/") { return x + "/dealsh/plugins" }
+    return home + "/.local/share/dealsh/plugins"
+  }
+
   public var historyFile: String { stateDirectory + "/history" }
 
   /// `DEALSH_AUTHOR`, else git's `user.name`, else the login name.

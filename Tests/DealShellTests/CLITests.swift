@@ -24,13 +24,15 @@ struct CLITests {
     return "dealsh"
   }
 
-  static func run(_ args: [String], stdin: String? = nil, in dir: String? = nil) throws -> Run {
+  static func run(_ args: [String], stdin: String? = nil, in dir: String? = nil, env extra: [String: String] = [:]) throws -> Run {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: binary)
     p.arguments = args
     var env = ProcessInfo.processInfo.environment
     env["DEALSH_AUTHOR"] = "tester"
     env["NO_COLOR"] = "1"
+    env["DEALSH_PLUGINS"] = NSTemporaryDirectory() + "dealsh-no-plugins"
+    env.merge(extra) { _, new in new }
     p.environment = env
     if let dir { p.currentDirectoryURL = URL(fileURLWithPath: dir) }
     let out = Pipe(), err = Pipe(), inp = Pipe()

@@ -130,6 +130,14 @@ public struct WaterfallPlan: Sendable {
   var pledgedBook = CoinBook([])
   var guarantorBook = CoinBook([])
 
+  /// Whether facility f has collateral: fleets with a value in some month,
+  /// or pledged coins.
+  func isSecured(_ f: Int) -> Bool {
+    if pledgedBook.start[f + 1] > pledgedBook.start[f] { return true }
+    for m in 0..<months where collateral[f * months + m] > 0 { return true }
+    return false
+  }
+
   /// A copy that shares no storage with this plan: threads running the
   /// engine each use their own, so reading the plan never contends on the
   /// reference counts of shared buffers.
@@ -531,9 +539,12 @@ public enum WaterfallEngine {
             continue
           }
         }
-        if let maxLTV = facs[f].maxLTV, value > 0, balance[f] / value > maxLTV, !ltvBreached[f] {
+        // Collateral worth nothing (a 100 % haircut) breaches any LTV
+        // covenant of a secured facility.
+        if let maxLTV = facs[f].maxLTV, !ltvBreached[f], value > 0 ? balance[f] / value > maxLTV : plan.isSecured(f) {
           ltvBreached[f] = true
-          log.note(m, facs[f].id, "ltv", "LTV \(Format.percent(balance[f] / value, maxDecimals: 1)) above \(Format.percent(maxLTV))")
+          let ltv = value > 0 ? Format.percent(balance[f] / value, maxDecimals: 1) : "∞"
+          log.note(m, facs[f].id, "ltv", "LTV \(ltv) above \(Format.percent(maxLTV))")
         }
       }
 

@@ -3,7 +3,7 @@ import DealPluginAPI
 
 /// Commands about the shell itself: help, plugins, variables, quitting.
 enum MetaCommands {
-  static func all(_ shell: Shell) -> [CommandSpec] { [help(shell), plugins(shell), letVariable(shell), quit(shell)] }
+  static func all(_ shell: Shell) -> [CommandSpec] { [help(shell), plugins(shell), plugin(shell), letVariable(shell), quit(shell)] }
 
   static func help(_ shell: Shell) -> CommandSpec {
     CommandSpec(
@@ -40,6 +40,37 @@ enum MetaCommands {
         json: ["plugins": .array(shell.registry.plugins.map {
           ["name": .string($0.name), "version": .string($0.version), "commands": .array($0.commands.map { .string($0) })]
         })])
+    }
+  }
+
+  static func plugin(_ shell: Shell) -> CommandSpec {
+    CommandSpec(
+      name: "plugin", abstract: "load a plugin from a shared library, or list the loaded ones",
+      usage: "plugin load PATH | plugin ls",
+      discussion: """
+        A plugin is a shared library built against dealsh_plugin.h (README "Writing a plugin"); its commands
+        join the shell with help, completion and --json. At start-up dealsh also loads every .so in the
+        plugins folder ($DEALSH_PLUGINS, else ~/.local/share/dealsh/plugins). A session file never loads one.
+        """,
+      examples: ["plugin load ./libDealshHeadroom.so", "plugin ls"],
+      subcommands: ["load", "ls"],
+      arguments: [ArgumentSpec("SUBCOMMAND", .values(["load", "ls"])), ArgumentSpec("PATH", .files("so"))],
+      effects: .controlsShell
+    ) { inv, ctx in
+      switch inv.positionals.first ?? "ls" {
+      case "ls":
+        try inv.noExtraPositionals(after: 1, usage: "plugin ls")
+        return try shell.registry.command("plugins")!.spec.run(inv, &ctx)
+      case "load":
+        let path = try inv.positional(1, "PATH", usage: "plugin load PATH")
+        try inv.noExtraPositionals(after: 2, usage: "plugin load PATH")
+        let p = try shell.loadPlugin(path)
+        return CommandOutput(
+          text: "loaded plugin '\(p.name)' \(p.version): \(p.commands.joined(separator: ", "))",
+          json: ["name": .string(p.name), "version": .string(p.version), "commands": .array(p.commands.map { .string($0) })])
+      case let other:
+        throw DealError.unknownName("plugin subcommand", other, valid: ["load", "ls"], subject: .word(inv.positionalIndices[0]))
+      }
     }
   }
 

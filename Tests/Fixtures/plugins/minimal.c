@@ -1,0 +1,38 @@
+/* A minimal dealsh plugin in C: one command, `hello`, that counts the
+   deal's nodes through the host. Build:
+     cc -shared -fPIC -I Sources/CDealPlugin/include -o libhello.so minimal.c
+   The tests build it twice: as is, and with -DPLUGIN_ABI_MAJOR=2 (refused). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dealsh_plugin.h"
+
+#ifndef PLUGIN_ABI_MAJOR
+#define PLUGIN_ABI_MAJOR DEALSH_PLUGIN_ABI_MAJOR
+#endif
+
+static char *run(const dealsh_host *host, const char *invocation) {
+  (void)invocation;
+  int32_t status = 0;
+  char *result = host->run_command(host->context, "ls --json", &status);
+  /* Count the nodes in {"nodes": [{"id": ...}, ...]} by their "id" keys. */
+  int nodes = 0;
+  for (const char *p = result; (p = strstr(p, "\"id\"")) != NULL; p += 4) nodes++;
+  host->free_buffer(result);
+  char *answer = malloc(128);
+  snprintf(answer, 128, "{\"text\": \"hello: %d nodes\", \"json\": {\"nodes\": %d}}", nodes, nodes);
+  return answer;
+}
+
+static void release(char *buffer) { free(buffer); }
+
+static const dealsh_plugin table = {
+  PLUGIN_ABI_MAJOR, DEALSH_PLUGIN_ABI_MINOR, sizeof(dealsh_plugin), "hello", "0.1.0",
+  "[{\"name\": \"hello\", \"abstract\": \"count the nodes\", \"usage\": \"hello\"}]",
+  run, release, NULL,
+};
+
+const dealsh_plugin *dealsh_plugin_entry_v1(const dealsh_host *host) {
+  if (host->abi_major != DEALSH_PLUGIN_ABI_MAJOR || host->struct_size < sizeof(dealsh_host)) return NULL;
+  return &table;
+}
