@@ -96,6 +96,12 @@ struct PluginTests {
     t.ok("plugin load \(lib)")
     #expect(t.ok("hello") == "hello: 5 nodes", "co, site, fleet, l, loan")
     #expect(t.json("hello --json")["nodes"]?.numberValue == 5)
+    // Changes go through the host: validated, journaled, undoable.
+    #expect(t.ok("hello-note") == "noted; a bad change was refused")
+    #expect(t.ok("note").contains("hello from C"))
+    #expect(t.ok("history").contains("note \"hello from C\""))
+    t.ok("undo")
+    #expect(!t.ok("note").contains("hello from C"))
   }
 
   @Test("a session file that names a plugin does not load it")

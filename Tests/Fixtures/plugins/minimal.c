@@ -11,8 +11,21 @@
 #define PLUGIN_ABI_MAJOR DEALSH_PLUGIN_ABI_MAJOR
 #endif
 
+/* hello-note: changes the session through the host (journaled, undoable). */
+static char *note(const dealsh_host *host) {
+  int32_t status = 0;
+  char *result = host->run_command(host->context, "note \"hello from C\"", &status);
+  host->free_buffer(result);
+  char *bad = host->run_command(host->context, "add entity Bad-Id type=spv", &status);
+  int refused = status != 0;
+  host->free_buffer(bad);
+  char *answer = malloc(128);
+  snprintf(answer, 128, "{\"text\": \"noted; a bad change %s\", \"json\": {}}", refused ? "was refused" : "went through");
+  return answer;
+}
+
 static char *run(const dealsh_host *host, const char *invocation) {
-  (void)invocation;
+  if (strstr(invocation, "\"command\":\"hello-note\"") != NULL) return note(host);
   int32_t status = 0;
   char *result = host->run_command(host->context, "ls --json", &status);
   /* Count the nodes in {"nodes": [{"id": ...}, ...]} by their "id" keys. */
@@ -28,7 +41,8 @@ static void release(char *buffer) { free(buffer); }
 
 static const dealsh_plugin table = {
   PLUGIN_ABI_MAJOR, DEALSH_PLUGIN_ABI_MINOR, sizeof(dealsh_plugin), "hello", "0.1.0",
-  "[{\"name\": \"hello\", \"abstract\": \"count the nodes\", \"usage\": \"hello\"}]",
+  "[{\"name\": \"hello\", \"abstract\": \"count the nodes\", \"usage\": \"hello\"},"
+  " {\"name\": \"hello-note\", \"abstract\": \"add a note through the host\", \"usage\": \"hello-note\"}]",
   run, release, NULL,
 };
 
