@@ -405,6 +405,7 @@ private struct _Reader {
       guard depth < maxDepth else { throw error("nesting deeper than \(maxDepth) levels") }
       i += 1
       var obj: [String: JSONValue] = [:]
+      obj.reserveCapacity(6)  // most objects of a session file have a handful of keys
       skipSpace()
       if i < end, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(obj) }
       while true {

@@ -223,7 +223,21 @@ public enum SessionCodec {
     }
     var obj = top
     if v < version { obj = try SessionMigration.migrate(obj, from: v) }
-    return try decodeCurrent(obj, schema: schema, migrated: v < version)
+    let file = try decodeCurrent(obj, schema: schema, migrated: v < version)
+    // A large document takes a while to free: let another thread do it.
+    if text.utf8.count > 1 << 20 { releaseInBackground(Document(doc, obj)) }
+    return file
+  }
+
+  /// Holds a parsed document so that its last reference can be dropped on
+  /// another thread.
+  final class Document: @unchecked Sendable {
+    var parts: (JSONValue, [String: JSONValue])?
+    init(_ doc: JSONValue, _ obj: [String: JSONValue]) { parts = (doc, obj) }
+  }
+
+  static func releaseInBackground(_ d: Document) {
+    DispatchQueue.global(qos: .utility).async { d.parts = nil }
   }
 
   static let topKeys: Set<String> = [
