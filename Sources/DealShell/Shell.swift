@@ -54,6 +54,8 @@ public final class Shell {
   /// A fingerprint of the file's bytes as last read or written, to detect
   /// that someone else changed it since (stale save).
   var diskState: FileIO.DiskState?
+  /// `timer on`: print each command's time.
+  public var timerOn = false
   /// Plugins loaded from shared libraries (kept open while the shell lives).
   var externalPlugins: [AnyObject] = []
 
@@ -137,6 +139,15 @@ public final class Shell {
 
   func runAndPrint(_ cmd: CommandWords, location: SourceLocation?) -> LineStatus {
     let wantsJSON = cmd.words.contains { $0.text == "--json" && !$0.quoted }
+    let started = DispatchTime.now().uptimeNanoseconds
+    // With `timer on`, each command's time follows its output (on the
+    // error stream, so JSON and transcripts of the output stay clean).
+    defer {
+      if timerOn {
+        let ms = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
+        io.err("time: \(Format.grouped(ms, decimals: ms < 10 ? 2 : 1)) ms (\(cmd.words[0].text))")
+      }
+    }
     switch run(cmd) {
     case .success(let output):
       if wantsJSON {

@@ -153,6 +153,18 @@ struct ShellTests {
     #expect(hash(written) != nil && hash(written) == hash(example))
   }
 
+  @Test("timer on prints each command's time after it; off stops it")
+  func timer() {
+    let t = TestShell()
+    #expect(t.ok("timer") == "timer off")
+    t.ok("timer on")
+    let out = t.ok("ls")
+    #expect(out.contains("time: ") && out.hasSuffix(" ms (ls)"))
+    t.ok("timer off")
+    #expect(!t.ok("ls").contains("time: "))
+    t.expectRefused("timer maybe", "unknown timer state 'maybe'")
+  }
+
   @Test("open refuses a bad file and keeps the session in memory")
   func openBad() throws {
     let t = TestShell()

@@ -3,7 +3,7 @@ import DealPluginAPI
 
 /// Commands about the shell itself: help, plugins, variables, quitting.
 enum MetaCommands {
-  static func all(_ shell: Shell) -> [CommandSpec] { [help(shell), plugins(shell), plugin(shell), letVariable(shell), quit(shell)] }
+  static func all(_ shell: Shell) -> [CommandSpec] { [help(shell), plugins(shell), plugin(shell), letVariable(shell), timer(shell), quit(shell)] }
 
   static func help(_ shell: Shell) -> CommandSpec {
     CommandSpec(
@@ -71,6 +71,26 @@ enum MetaCommands {
       case let other:
         throw DealError.unknownName("plugin subcommand", other, valid: ["load", "ls"], subject: .word(inv.positionalIndices[0]))
       }
+    }
+  }
+
+  static func timer(_ shell: Shell) -> CommandSpec {
+    CommandSpec(
+      name: "timer", abstract: "show each command's time (on) or not (off)",
+      usage: "timer [on|off]",
+      discussion: "With the timer on, a line 'time: 12.3 ms (waterfall)' follows each command, on the error stream.",
+      examples: ["timer on", "timer off", "timer"],
+      arguments: [ArgumentSpec("STATE", .values(["on", "off"]))], effects: .controlsShell
+    ) { inv, _ in
+      try inv.noExtraPositionals(after: 1, usage: "timer [on|off]")
+      switch inv.positionals.first {
+      case nil: break
+      case "on": shell.timerOn = true
+      case "off": shell.timerOn = false
+      case let other?:
+        throw DealError.unknownName("timer state", other, valid: ["on", "off"], subject: .word(inv.positionalIndices[0]))
+      }
+      return CommandOutput(text: "timer \(shell.timerOn ? "on" : "off")", json: ["timer": .bool(shell.timerOn)])
     }
   }
 
