@@ -164,7 +164,8 @@ enum MonteCarloCommand {
         lines.append("")
         lines.append("min DSCR across paths")
         for b in histogram {
-          let label = Format.pad(Format.grouped(b.lo, decimals: 2) + "x – " + Format.grouped(b.hi, decimals: 2) + "x", 17, right: true)
+          let d = b.hi - b.lo < 0.01 ? 3 : 2  // enough decimals to tell narrow bins apart
+          let label = Format.pad(Format.grouped(b.lo, decimals: d) + "x – " + Format.grouped(b.hi, decimals: d) + "x", 19, right: true)
           let bar = String(repeating: "█", count: Int((Double(b.count) / Double(most) * Double(barWidth)).rounded()))
           let colored = terminal.color && b.hi <= 1 ? "\u{1B}[31m" + bar + "\u{1B}[0m" : bar
           lines.append("\(label) \(colored) \(Format.grouped(Double(b.count), decimals: 0))")

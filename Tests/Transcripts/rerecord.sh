@@ -14,6 +14,8 @@ record Sessions/neocloud-abl.check.dsh Sessions/neocloud-abl.transcript \
   "# The neocloud H100 DDTL example (built by Sessions/neocloud-abl.dsh), replayed by 'make test'."
 record Sessions/miner-double-leverage.check.dsh Sessions/miner-double-leverage.transcript \
   "# The bitcoin miner's double leverage (built by Sessions/miner-double-leverage.dsh), replayed by 'make test'."
+record Sessions/datacenter-project-finance.check.dsh Sessions/datacenter-project-finance.transcript \
+  "# The AI campus project finance (built by Sessions/datacenter-project-finance.dsh), replayed by 'make test'."
 for s in Tests/Transcripts/*.dsh; do
   name=$(basename "$s" .dsh)
   head=$(head -n 1 "$s")
