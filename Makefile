@@ -5,7 +5,7 @@ SUDO    := $(if $(filter 0,$(shell id -u)),,sudo)
 DEBUG   := .build/debug/dealsh
 RELEASE := .build/release/dealsh
 
-.PHONY: run test bench fuzz install deps test-deps release build unit transcripts terminal clean example-plugin
+.PHONY: run test bench fuzz install deps test-deps release build unit transcripts terminal report clean example-plugin
 
 # libedit is the one system library dealsh links.
 deps:
@@ -18,6 +18,9 @@ test-deps: deps
 	@command -v tmux >/dev/null 2>&1 || { \
 	  echo "installing tmux"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq tmux >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing chromium (the credit memo is checked in a headless browser)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 	@command -v cc >/dev/null 2>&1 || { \
 	  echo "installing a C compiler (the plugin tests build a plugin written in C)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq gcc libc6-dev >/dev/null; }
@@ -45,7 +48,7 @@ example-plugin: deps
 
 # Every test: unit and transcript tests (swift test), the transcripts again
 # through the real command line, and the terminal tests in tmux.
-test: test-deps build unit transcripts terminal
+test: test-deps build unit transcripts terminal report
 
 unit:
 	$(SWIFT) test --skip-build
@@ -55,6 +58,9 @@ transcripts:
 
 terminal:
 	@bash Tests/Terminal/run.sh $(DEBUG)
+
+report:
+	@bash Tests/Report/run.sh $(DEBUG)
 
 # The Monte Carlo reference needs numpy: from the system, else from PyPI
 # into a virtual environment under .build/.

@@ -35,10 +35,11 @@ let package = Package(
     // The C plugin interface (a header; built by host and plugins alike).
     .target(name: "CDealPlugin", path: "Sources/CDealPlugin"),
     .target(name: "DealShell", dependencies: ["DealCore", "DealPluginAPI", "CLibedit", "CDealPlugin"]),
-    .target(name: "DealBuiltins", dependencies: ["DealPluginAPI", "DepreciatePlugin", "LiquidatePlugin", "ShockPlugin", "WaterfallPlugin"]),
+    .target(name: "DealBuiltins", dependencies: ["DealPluginAPI", "DepreciatePlugin", "LiquidatePlugin", "ReportPlugin", "ShockPlugin", "WaterfallPlugin"]),
     // Command plugins: ordinary targets under Plugins/ (explicit paths).
     .target(name: "DepreciatePlugin", dependencies: ["DealCore", "DealPluginAPI"], path: "Plugins/Depreciate"),
     .target(name: "LiquidatePlugin", dependencies: ["DealCore", "DealPluginAPI"], path: "Plugins/Liquidate"),
+    .target(name: "ReportPlugin", dependencies: ["DealCore", "DealPluginAPI"], path: "Plugins/Report"),
     .target(name: "ShockPlugin", dependencies: ["DealCore", "DealPluginAPI"], path: "Plugins/Shock"),
     .target(name: "WaterfallPlugin", dependencies: ["DealCore", "DealPluginAPI"], path: "Plugins/Waterfall"),
     // An external plugin: depends on the C header only, never on DealCore.

@@ -138,14 +138,16 @@ enum GridSolve {
     var lines = t.render().components(separatedBy: "\n")
     if color {
       for (i, line) in values.enumerated() {
-        var out = lines[i + 2]
+        // Right to left, each cell searched only left of the one before it,
+        // so equal values in one row each get their own colour once.
+        var head = Substring(lines[i + 2]), tail = ""
         for v in line.reversed() {
           let cell = format(metric, v)
-          if let range = out.range(of: cell, options: .backwards) {
-            out.replaceSubrange(range, with: paint(cell, v))
-          }
+          guard let range = head.range(of: cell, options: .backwards) else { continue }
+          tail = paint(cell, v) + head[range.upperBound...] + tail
+          head = head[..<range.lowerBound]
         }
-        lines[i + 2] = out
+        lines[i + 2] = head + tail
       }
     }
     return "\(metric) by \(rowKey)" + (colKey.map { " and \($0)" } ?? "") + "\n\n" + lines.joined(separator: "\n")

@@ -184,12 +184,12 @@ enum MonteCarloCommand {
         r.id, Format.percent(r.coupon), Format.percent(r.spread), Format.percent(r.pd, maxDecimals: 1),
         Format.grouped(r.el, decimals: 0), Format.percent(r.elRate, maxDecimals: 2), Format.grouped(r.q95, decimals: 0),
         Format.grouped(r.q99, decimals: 0), r.fair.isFinite ? Format.percent(r.fair, maxDecimals: 2) : "∞",
-        mispriced ? "◀ spread below the expected loss" : "",
+        mispriced ? "◀ underpriced" : "",
       ])
     }
     lines.append(t.render())
-    lines.append(
-      "fair spread: expected loss ÷ expected balance-years outstanding (the annual spread over the base rate that pays for the expected loss); spread = coupon − \(Format.percent(Scenario.baseRate)) base rate")
+    lines.append("fair spread = expected loss ÷ expected balance-years outstanding: the annual spread that pays for the")
+    lines.append("expected loss; spread = coupon − the \(Format.percent(Scenario.baseRate)) base rate; ◀ underpriced: spread below fair spread")
     if terminal.interactive {
       lines.append(
         "\(Format.grouped(n * Double(run.months), decimals: 0)) path-months in \(Format.plain(seconds, maxDecimals: 2)) s on \(threads) thread\(threads == 1 ? "" : "s")")

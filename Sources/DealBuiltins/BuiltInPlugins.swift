@@ -1,6 +1,7 @@
 import DealPluginAPI
 import DepreciatePlugin
 import LiquidatePlugin
+import ReportPlugin
 import ShockPlugin
 import WaterfallPlugin
 
@@ -12,6 +13,7 @@ public enum BuiltInPlugins {
     [
       DepreciatePlugin(),
       LiquidatePlugin(),
+      ReportPlugin(),
       ShockPlugin(),
       WaterfallPlugin(),
     ]

@@ -172,3 +172,21 @@ struct ScenarioUseTests {
     #expect(t.run("scenario use ghost").output.contains("unknown scenario 'ghost'"))
   }
 }
+
+@Suite("shock grid heat map")
+struct HeatMapTests {
+  @Test("on a colour terminal every cell is coloured once, equal values included")
+  func colours() {
+    let t = TestShell(color: true)
+    t.ok("open \(TestShell.repositoryRoot)/Sessions/neocloud-abl.deal")
+    let out = t.ok("shock grid deflation=0%..60%:4 utilization=0pt..-30pt:4")
+    let rows = out.split(separator: "\n").filter { $0.hasSuffix("\u{1B}[0m") }
+    #expect(rows.count == 4)
+    for r in rows {
+      #expect(r.components(separatedBy: "\u{1B}[0m").count - 1 == 4, "four cells, four colours: \(r)")
+      #expect(!r.contains("\u{1B}[0m\u{1B}[0m"), "no cell painted twice")
+    }
+    #expect(!TestShell().ok("open \(TestShell.repositoryRoot)/Sessions/neocloud-abl.deal; shock grid deflation=0%..60%:4").contains("\u{1B}["), "no colour off a terminal")
+  }
+}
+

@@ -156,5 +156,27 @@ check "the shell goes on after a cancelled run" wait_for "gpuloan  facility  ter
 keys 'quit' Enter
 wait_for "SHELL-EXITED"
 
+# 10. Colour only on a terminal, and never with NO_COLOR.
+start_with() {  # start_with ENV-ASSIGNMENTS ARGS...
+  local envs="$1"; shift
+  tmux kill-session -t $S 2>/dev/null
+  tmux new-session -d -s $S -x 120 -y 40 \
+    "cd '$WORK' && env -u NO_COLOR $envs XDG_STATE_HOME='$STATE' DEALSH_SESSIONS='$WORK/sessions' HOME='$WORK' '$BIN' $*; echo; echo SHELL-EXITED; sleep 60"
+  wait_for "dealsh " || { echo "shell did not start"; screen; }
+}
+escapes() { tmux capture-pane -e -p -t $S | grep -c $'\e\[[0-9;]*m' || true; }
+start_with "" miner-double-leverage
+keys 'shock grid spot=0%..-60%:4 metric=min_dscr' Enter
+wait_for "min_dscr by spot"
+check "a terminal shows the heat map in colour" test "$(escapes)" -gt 0
+keys 'quit' Enter
+wait_for "SHELL-EXITED"
+start_with "NO_COLOR=1" miner-double-leverage
+keys 'shock grid spot=0%..-60%:4 metric=min_dscr' Enter
+wait_for "min_dscr by spot"
+check "NO_COLOR: no colour escapes at all" test "$(escapes)" -eq 0
+keys 'quit' Enter
+wait_for "SHELL-EXITED"
+
 echo "terminal: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

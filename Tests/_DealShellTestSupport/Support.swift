@@ -11,7 +11,7 @@ public final class TestShell {
   public private(set) var transcript: [String] = []
   public let folder: String
 
-  public init(env extra: [String: String] = [:], interactive: Bool = false) {
+  public init(env extra: [String: String] = [:], interactive: Bool = false, color: Bool = false) {
     folder = NSTemporaryDirectory() + "dealsh-test-" + UUID().uuidString
     try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     var env = [
@@ -23,7 +23,7 @@ public final class TestShell {
     shell = try! Shell.make(
       plugins: BuiltInPlugins.all,
       io: ShellIO(out: { box.lines.append($0) }, err: { box.lines.append($0) }),
-      environment: ShellEnvironment(env: env, terminal: TerminalInfo(width: 100, color: false, interactive: interactive)))
+      environment: ShellEnvironment(env: env, terminal: TerminalInfo(width: 100, color: color, interactive: interactive)))
     self.box = box
   }
 

@@ -1,0 +1,272 @@
+import DealCore
+import DealPluginAPI
+import Foundation
+
+/// `report FILE.html`: a self-contained credit memo of the session — the deal
+/// graph, value against debt, DSCR and LTV paths with covenants, stresses,
+/// the Monte Carlo and recoveries — one HTML file with inline SVG charts, no
+/// network reference, readable when printed. Every number comes from the
+/// other commands, run through the host.
+public struct ReportPlugin: DealPlugin {
+  public init() {}
+  public var name: String { "report" }
+  public var version: String { "0.1.0" }
+  public var commands: [CommandSpec] { [report] }
+
+  var report: CommandSpec {
+    CommandSpec(
+      name: "report", abstract: "write a credit memo of the session as one HTML file (charts inline, no network)",
+      usage: "report FILE.html [scenario=NAME] [paths=N]",
+      discussion: """
+        The memo holds the deal and its sources, the deal graph, collateral value against the debt balance,
+        DSCR and LTV paths with their covenants, the facilities' outcomes, a set of stresses (the session's
+        named scenarios, else standard ones), a Monte Carlo (paths=N, default 2,000) and the recoveries after a
+        default. Open it in any browser; print it from there.
+        """,
+      examples: ["report memo.html", "report Sessions/neocloud-abl.html paths=5000", "report bear.html scenario=bear"],
+      arguments: [ArgumentSpec("FILE", .files("html"))],
+      options: [
+        OptionSpec("scenario", "NAME", help: "the case the memo is written under (default: the one in use)", completion: .scenarios),
+        OptionSpec("paths", "N", help: "Monte Carlo paths (default 2,000; 0 leaves it out)"),
+      ]
+    ) { inv, ctx in
+      try run(inv, ctx)
+    }
+  }
+
+  func run(_ inv: Invocation, _ ctx: CommandContext) throws(DealError) -> CommandOutput {
+    let path = try inv.positional(0, "FILE", usage: "report FILE.html")
+    try inv.noExtraPositionals(after: 1, usage: "report FILE.html")
+    let s = ctx.session
+    let host = ctx.host
+    guard s.graph.nodes.values.contains(where: { $0.kind == .facility }) else {
+      throw DealError(.invalid, "the deal has no facility to report on", hint: "add one with 'add facility ID type=term amount=... term=...'")
+    }
+    let paths = try inv.integer("paths", NumberSpec(.count, min: 0, max: 1_000_000)) ?? 2000
+    let scenario = inv.option("scenario").map { " scenario=\($0)" } ?? ""
+    let values = try host.runCommand("depreciate --json")
+    let wf = try host.runCommand("waterfall\(scenario) --json")
+    var html = Page(title: s.deal.title.isEmpty ? "Untitled deal" : s.deal.title)
+
+    // The deal.
+    let end = s.deal.start + (s.deal.horizon - 1)
+    html.heading("The deal")
+    html.paragraph(
+      "From \(s.deal.start) to \(end) (\(s.deal.horizon) months), \(s.graph.nodeCount) nodes and \(s.graph.edgeCount) edges"
+        + (scenario.isEmpty ? "" : "; written under\(scenario)") + ".")
+    var rows: [[String]] = []
+    for n in s.graph.sortedNodes where n.kind == .facility {
+      let v = s.values(of: n.id, schema: ctx.schema)
+      func num(_ k: String) -> Double? { v?[k]?.number }
+      var covenants: [String] = []
+      if let d = num("min_dscr") { covenants.append("min DSCR \(Format.grouped(d, decimals: 2))x") }
+      if let l = num("max_ltv") { covenants.append("max LTV \(Format.percent(l))") }
+      if let l = num("margin_ltv") { covenants.append("margin call at \(Format.percent(l)) LTV") }
+      rows.append([
+        n.id, n.type, num("amount").map { Format.money($0) } ?? "", num("rate").map { Format.percent($0) } ?? "",
+        num("term").map { "\(Int($0)) months" } ?? "", v?["amort"]?.text ?? "", covenants.joined(separator: ", "),
+      ])
+    }
+    html.table(["facility", "type", "amount", "coupon", "term", "amortization", "covenants"], rows)
+    html.subheading("The deal graph")
+    html.raw(
+      SVG.graph(
+        nodes: s.graph.sortedNodes.map { ($0.id, $0.kind.rawValue, $0.type) },
+        edges: s.graph.sortedEdges.map { ($0.from, $0.rel.rawValue, $0.to) }))
+
+    // Value against debt, DSCR and LTV.
+    let periods = wf["periods"]?.arrayValue ?? []
+    let total = values["total_market_value"]?.arrayValue?.map(\.numberValue) ?? []
+    let balance = periods.map { $0["balance"]?.numberValue }
+    html.heading("Collateral against debt")
+    html.paragraph(
+      "Market value of the collateral (depreciate: the method curve times the architecture step-downs) against the debt outstanding, month by month.")
+    html.raw(SVG.lines([("market value", total), ("debt balance", balance)], format: Format.compactMoney))
+    let covenantsDSCR = s.graph.sortedNodes.filter { $0.kind == .facility }.compactMap { n -> (String, Double)? in
+      s.values(of: n.id, schema: ctx.schema)?["min_dscr"]?.number.map { ("\(n.id) min DSCR", $0) }
+    }
+    let covenantsLTV = s.graph.sortedNodes.filter { $0.kind == .facility }.compactMap { n -> (String, Double)? in
+      s.values(of: n.id, schema: ctx.schema)?["max_ltv"]?.number.map { ("\(n.id) max LTV", $0) }
+    }
+    html.subheading("DSCR")
+    html.raw(
+      SVG.lines(
+        [("DSCR", periods.map { $0["dscr"]?.numberValue.map { min($0, 10) } })], rules: covenantsDSCR + [("1.00x", 1)],
+        format: { Format.grouped($0, decimals: 2) + "x" }))
+    html.subheading("LTV")
+    html.raw(
+      SVG.lines(
+        [("LTV", periods.map { $0["ltv"]?.numberValue.map { min($0, 3) } })], rules: covenantsLTV,
+        format: { Format.percent($0, maxDecimals: 0) }))
+    var outcome = [
+      "min DSCR \(wf["min_dscr"]?.numberValue.map { Format.grouped($0, decimals: 2) + "x" } ?? "—")",
+      "first breach month \(wf["first_breach_month"]?.numberValue.map { String(Int($0)) } ?? "none")",
+      "default month \(wf["default_month"]?.numberValue.map { String(Int($0)) } ?? "none")",
+    ].joined(separator: " · ")
+    if let chain = wf["defaulted"]?.arrayValue, !chain.isEmpty {
+      outcome += " · defaulted: " + chain.compactMap(\.stringValue).joined(separator: " → ")
+    }
+    html.paragraph(outcome)
+    var frows: [[String]] = []
+    for (id, f) in (wf["facilities"]?.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
+      frows.append([
+        id, Format.money(f["interest_paid"]?.numberValue ?? 0), Format.money(f["principal_paid"]?.numberValue ?? 0),
+        Format.money(f["loss"]?.numberValue ?? 0), f["irr"]?.numberValue.map { Format.percent($0, maxDecimals: 1) } ?? "—",
+        f["default_month"]?.numberValue.map { "defaulted month \(Int($0))" } ?? "performing",
+      ])
+    }
+    html.table(["facility", "interest paid", "principal paid", "loss at default", "IRR", "status"], frows)
+
+    // Stresses.
+    html.heading("Stresses")
+    var stresses: [(String, String)] = s.scenarios.keys.sorted().map { ($0, "scenario=\($0)") }
+    if stresses.isEmpty {
+      stresses = [("rent deflation 50%", "deflation=50%"), ("spot rates −30%", "spot=-30%"), ("utilization −20pt", "utilization=-20pt"),
+                  ("rates +300bp", "rate=+300bp"), ("collateral −30%", "haircut=30%")]
+      if s.graph.nodes.values.contains(where: { $0.type == "crypto" }) { stresses.append(("bitcoin −60%", "btc=-60%")) }
+      html.paragraph("The session has no named scenarios; these are standard stresses, each alone.")
+    }
+    var srows: [[String]] = [["base case", ratio(wf["min_dscr"]), month(wf["default_month"]), losses(wf)]]
+    for (label, words) in stresses {
+      let r = try host.runCommand("waterfall \(words) --json")
+      srows.append([label, ratio(r["min_dscr"]), month(r["default_month"]), losses(r)])
+    }
+    html.table(["case", "min DSCR", "default month", "losses at default"], srows)
+
+    // Monte Carlo.
+    if paths > 0 {
+      let mc = try host.runCommand("shock mc paths=\(paths) seed=1\(scenario) --json")
+      html.heading("Monte Carlo")
+      html.paragraph(
+        "\(Format.grouped(Double(paths), decimals: 0)) paths of correlated monthly factors (spot rates, crypto, utilization, base rate; tenant defaults), correlations converging in stress months. Probability of default within the horizon: <b>\(mc["pd"]?.numberValue.map { Format.percent($0, maxDecimals: 2) } ?? "—")</b>.")
+      let bins = (mc["histogram"]?.arrayValue ?? []).map {
+        (label: Format.grouped($0["from"]?.numberValue ?? 0, decimals: 2) + "x", count: $0["paths"]?.numberValue ?? 0)
+      }
+      if !bins.isEmpty {
+        html.subheading("Min DSCR across paths")
+        html.raw(SVG.bars(bins))
+      }
+      var mrows: [[String]] = []
+      for (id, f) in (mc["facilities"]?.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
+        let fair = f["fair_spread"]?.numberValue, spread = f["spread"]?.numberValue
+        mrows.append([
+          id, f["pd"]?.numberValue.map { Format.percent($0, maxDecimals: 1) } ?? "", Format.money(f["expected_loss"]?.numberValue ?? 0),
+          Format.money(f["loss_q99"]?.numberValue ?? 0), spread.map { Format.percent($0, maxDecimals: 2) } ?? "",
+          fair.map { Format.percent($0, maxDecimals: 2) } ?? "∞",
+          (fair ?? .infinity) > (spread ?? 0) ? "<b class=\"warn\">spread below expected loss</b>" : "",
+        ])
+      }
+      html.table(["facility", "PD", "expected loss", "loss (99%)", "spread", "fair spread", ""], mrows, rawLast: true)
+    }
+
+    // Recoveries.
+    html.heading("Recoveries after a default")
+    var liq = try host.runCommand("liquidate\(scenario) --json")
+    var assumed = false
+    if liq["default_month"] == .null {
+      assumed = true
+      liq = try host.runCommand("liquidate at=\(max(1, s.deal.horizon / 2))\(scenario) --json")
+    }
+    let chain = (liq["defaulted"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: " → ")
+    html.paragraph(
+      (assumed ? "The deal does not default in this case; the memo assumes a default in month \(max(1, s.deal.horizon / 2)). " : "")
+        + "Fire sale at the market's depth (\(Format.grouped(liq["parameters"]?["depth"]?.numberValue ?? 0, decimals: 0)) GPUs a month) from month \(Int(liq["default_month"]?.numberValue ?? 0)); default chain: \(chain).")
+    var lrows: [[String]] = []
+    for (id, f) in (liq["facilities"]?.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
+      lrows.append([
+        id, Format.money(f["claim"]?.numberValue ?? 0), f["recovery_rate"]?.numberValue.map { Format.percent($0, maxDecimals: 1) } ?? "—",
+        Format.money(f["loss"]?.numberValue ?? 0), String(Int(f["months_to_liquidate"]?.numberValue ?? 0)),
+      ])
+    }
+    html.table(["facility", "claim", "recovery", "loss", "months to sell"], lrows)
+
+    // Sources.
+    if !s.notes.isEmpty {
+      html.heading("Notes and sources")
+      html.list(s.notes.map(\.text))
+    }
+    html.footer("Written by dealsh from the session on \(host.now()). Every figure comes from the dealsh commands named beside it.")
+    do { try html.render().write(toFile: path, atomically: true, encoding: .utf8) } catch {
+      throw DealError(.file, "cannot write '\(path)': \(error.localizedDescription)")
+    }
+    return CommandOutput(
+      text: "wrote the credit memo to '\(path)' (\(html.charts) charts)", json: ["path": .string(path), "charts": .number(Double(html.charts))],
+      files: [path])
+  }
+
+  func ratio(_ v: JSONValue?) -> String { v?.numberValue.map { Format.grouped($0, decimals: 2) + "x" } ?? "—" }
+  func month(_ v: JSONValue?) -> String { v?.numberValue.map { String(Int($0)) } ?? "none" }
+  func losses(_ w: JSONValue) -> String {
+    let l = (w["facilities"]?.objectValue ?? [:]).compactMap { id, f -> (String, Double)? in
+      guard let x = f["loss"]?.numberValue, x > 0 else { return nil }
+      return (id, x)
+    }.sorted { $0.0 < $1.0 }
+    return l.isEmpty ? "none" : l.map { "\($0.0) \(Format.compactMoney($0.1))" }.joined(separator: ", ")
+  }
+}
+
+/// The memo's HTML, built section by section.
+struct Page {
+  var title: String
+  var body = ""
+  var charts = 0
+
+  mutating func heading(_ s: String) { body += "<h2>\(SVG.escape(s))</h2>\n" }
+  mutating func subheading(_ s: String) { body += "<h3>\(SVG.escape(s))</h3>\n" }
+  mutating func paragraph(_ s: String) { body += "<p>\(s)</p>\n" }
+  mutating func raw(_ s: String) {
+    charts += s.components(separatedBy: "<svg").count - 1
+    body += s + "\n"
+  }
+  mutating func list(_ items: [String]) { body += "<ol>" + items.map { "<li>\(SVG.escape($0))</li>" }.joined() + "</ol>\n" }
+  mutating func footer(_ s: String) { body += "<footer>\(SVG.escape(s))</footer>\n" }
+
+  mutating func table(_ headers: [String], _ rows: [[String]], rawLast: Bool = false) {
+    var t = "<table><thead><tr>" + headers.map { "<th>\(SVG.escape($0))</th>" }.joined() + "</tr></thead><tbody>"
+    for r in rows {
+      t += "<tr>" + r.enumerated().map { i, c in
+        let cell = rawLast && i == r.count - 1 ? c : SVG.escape(c)
+        return i == 0 ? "<td>\(cell)</td>" : "<td class=\"n\">\(cell)</td>"
+      }.joined() + "</tr>"
+    }
+    body += t + "</tbody></table>\n"
+  }
+
+  func render() -> String {
+    """
+    <!DOCTYPE html>
+    <html lang="en"><head><meta charset="utf-8">
+    <title>\(SVG.escape(title)) — credit memo</title>
+    <style>
+    body { font: 14px/1.45 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1f2328; max-width: 860px; margin: 24px auto; padding: 0 16px; }
+    h1 { font-size: 24px; border-bottom: 2px solid #1f2328; padding-bottom: 6px; }
+    h2 { font-size: 18px; margin-top: 28px; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; page-break-after: avoid; }
+    h3 { font-size: 15px; margin-bottom: 4px; }
+    table { border-collapse: collapse; margin: 8px 0; width: 100%; page-break-inside: avoid; }
+    th, td { border-bottom: 1px solid #d0d7de; padding: 4px 8px; text-align: left; }
+    td.n { text-align: right; font-variant-numeric: tabular-nums; }
+    figure { margin: 8px 0; page-break-inside: avoid; }
+    figcaption { font-size: 12px; color: #57606a; }
+    .key { margin-right: 14px; } .key i { display: inline-block; width: 18px; height: 3px; margin-right: 5px; vertical-align: middle; }
+    .key i.rule { border-top: 2px dashed #cf222e; height: 0; }
+    svg.chart { max-width: 100%; height: auto; display: block; }
+    .warn { color: #cf222e; }
+    footer { margin-top: 32px; font-size: 12px; color: #57606a; }
+    @media print { body { margin: 0; max-width: none; } }
+    </style></head>
+    <body>
+    <h1>\(SVG.escape(title))</h1>
+    \(body)
+    <script>
+    // Marks how many charts the browser drew (used by the tests); the page needs nothing else.
+    addEventListener("load", function () {
+      var s = document.querySelectorAll("svg"), drawn = 0;
+      for (var i = 0; i < s.length; i++) { var r = s[i].getBoundingClientRect(); if (r.width > 0 && r.height > 0) drawn++; }
+      document.body.setAttribute("data-charts", s.length); document.body.setAttribute("data-drawn", drawn);
+    });
+    </script>
+    </body></html>
+
+    """
+  }
+}
