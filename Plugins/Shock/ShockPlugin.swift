@@ -37,7 +37,7 @@ public struct ShockPlugin: DealPlugin {
            OptionSpec("metric", "M", help: "grid: the metric to tabulate (default min_dscr)"),
            OptionSpec("scenario", "NAME", help: "mc: run on top of a named scenario, or base", completion: .scenarios)]
         + MonteCarloCommand.options.map { OptionSpec($0.name, $0.value, help: $0.help) },
-      flags: [FlagSpec("csv", value: "FILE", help: "grid: write the table as CSV")],
+      flags: [FlagSpec("csv", value: "FILE", help: "write the table as CSV (a stress, a grid, the Monte Carlo's facilities)")],
       effects: .changes
     ) { inv, ctx in
       switch inv.positionals.first {
@@ -74,9 +74,14 @@ public struct ShockPlugin: DealPlugin {
         saved = name
       }
       let described = Scenario.describe(factors)
+      var wrote = ""
+      if let path = inv.flags["csv"] {
+        try CSV.write(ShockReport.csv([("base", base), ("shocked", shocked)]), to: path)
+        wrote = "\nwrote the comparison to '\(path)'"
+      }
       return CommandOutput(
         text: ShockReport.compare([("base", base), ("shocked", shocked)], title: "shock: " + described)
-          + (saved.map { "\nkept as scenario '\($0)' (waterfall scenario=\($0))" } ?? ""),
+          + (saved.map { "\nkept as scenario '\($0)' (waterfall scenario=\($0))" } ?? "") + wrote,
         json: ["base": ShockReport.summary(base), "shocked": ShockReport.summary(shocked), "factors": .object(factors.mapValues { .number($0) })])
     }
   }
@@ -183,6 +188,21 @@ enum ShockReport {
       "first_breach_month": w["first_breach_month"] ?? .null, "default_month": w["default_month"] ?? .null,
       "facilities": w["facilities"] ?? .object([:]), "defaulted": w["defaulted"] ?? .array([]),
     ]
+  }
+
+  /// The comparison as CSV: one row per metric, one column per run, plain numbers.
+  static func csv(_ runs: [(String, JSONValue)]) -> String {
+    var metrics: [(String, (JSONValue) -> JSONValue?)] = [
+      ("min_dscr", { $0["min_dscr"] }), ("avg_dscr", { $0["avg_dscr"] }),
+      ("first_breach_month", { $0["first_breach_month"] }), ("default_month", { $0["default_month"] }),
+    ]
+    let ids = (runs.first?.1["facilities"]?.objectValue ?? [:]).keys.sorted()
+    for id in ids {
+      metrics.append(("\(id).loss_usd", { $0["facilities"]?[id]?["loss"] }))
+      metrics.append(("\(id).irr", { $0["facilities"]?[id]?["irr"] }))
+    }
+    let rows = metrics.map { name, get in [name] + runs.map { run in get(run.1)?.numberValue.map { CSV.number($0, decimals: 4) } ?? "" } }
+    return CSV.text(header: ["metric"] + runs.map(\.0), rows: rows)
   }
 
   static func compare(_ runs: [(String, JSONValue)], title: String) -> String {

@@ -147,9 +147,10 @@ public struct CommandSpec {
     name: String, aliases: [String] = [], abstract: String, usage: String, discussion: String = "",
     examples: [String] = [], subcommands: [String] = [], arguments: [ArgumentSpec] = [],
     options: [OptionSpec] = [], flags: [FlagSpec] = [], acceptsAnyKey: Bool = false,
-    effects: CommandEffects = .reads, complete: ((CompletionRequest) -> [String]?)? = nil,
+    effects: CommandEffects = .reads, tabular: Bool = false, complete: ((CompletionRequest) -> [String]?)? = nil,
     run: @escaping Run
   ) {
+    self.tabular = tabular
     self.name = name
     self.aliases = aliases
     self.abstract = abstract
@@ -172,7 +173,17 @@ public struct CommandSpec {
     FlagSpec("help", help: "show this command's help"),
   ]
 
-  public var allFlags: [FlagSpec] { flags + CommandSpec.commonFlags }
+  /// `--csv FILE`, which the shell handles for tabular commands that do not
+  /// write their own CSV.
+  public static let csvFlag = FlagSpec("csv", value: "FILE", help: "write the table as CSV (RFC 4180, a header row, plain numbers)")
+
+  public var allFlags: [FlagSpec] {
+    let own = flags.contains { $0.name == "csv" }
+    return flags + CommandSpec.commonFlags + (tabular && !own ? [CommandSpec.csvFlag] : [])
+  }
+
+  /// Whether the command prints a table the shell can write with `--csv`.
+  public var tabular = false
 }
 
 /// What a command prints: a text for people and a JSON document for
@@ -188,15 +199,19 @@ public struct CommandOutput {
   public var failed: Bool
   /// Files the command wrote besides its output (e.g. `--csv`).
   public var files: [String]
+  /// The main table as CSV (header and rows), for `--csv FILE` on commands
+  /// declared `tabular`; made only when asked for.
+  public var csv: (() -> (header: [String], rows: [[String]]))?
 
   public init(
     text: @autoclosure @escaping () -> String, json: @autoclosure @escaping () -> JSONValue, failed: Bool = false,
-    files: [String] = []
+    files: [String] = [], csv: (() -> (header: [String], rows: [[String]]))? = nil
   ) {
     makeText = text
     makeJSON = json
     self.failed = failed
     self.files = files
+    self.csv = csv
   }
 }
 

@@ -184,9 +184,17 @@ public final class Shell {
     var context = CommandContext(session: session, schema: schema, host: self, terminal: environment.terminal)
     cancelBaseline = Interrupts.count
     do {
-      let output = try spec.run(invocation, &context)
+      var output = try spec.run(invocation, &context)
       if context.changed, spec.effects == .changes {
         commit(context.session, journalLine: cmd.rendered)
+      }
+      // --csv FILE for a tabular command that does not write its own.
+      if let path = invocation.flags["csv"], !spec.flags.contains(where: { $0.name == "csv" }), let table = output.csv?() {
+        try CSV.write(CSV.text(header: table.header, rows: table.rows), to: path)
+        let before = output
+        output = CommandOutput(
+          text: before.text + "\nwrote \(table.rows.count) row\(table.rows.count == 1 ? "" : "s") to '\(path)'", json: before.json,
+          failed: before.failed, files: before.files + [path], csv: before.csv)
       }
       return .success(output)
     } catch let e as DealError {

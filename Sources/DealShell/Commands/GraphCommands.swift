@@ -283,8 +283,8 @@ enum GraphCommands {
 
   static let ls = CommandSpec(
     name: "ls", abstract: "list the nodes of the deal, optionally of one kind or type",
-    usage: "ls [KIND|TYPE]", examples: ["ls", "ls facility", "ls gpu"],
-    arguments: [ArgumentSpec("KIND", .kinds)]
+    usage: "ls [KIND|TYPE]", examples: ["ls", "ls facility", "ls gpu", "ls facility --csv facilities.csv"],
+    arguments: [ArgumentSpec("KIND", .kinds)], tabular: true
   ) { inv, ctx in
     try inv.noExtraPositionals(after: 1, usage: "ls [KIND|TYPE]")
     var nodes = ctx.session.graph.sortedNodes
@@ -302,9 +302,11 @@ enum GraphCommands {
     var table = TextTable(["ID", "KIND", "TYPE", "DETAILS"])
     for n in nodes { table.add([n.id, n.kind.rawValue, n.type, summary(n, ctx.session, ctx.schema)]) }
     let text = nodes.isEmpty ? "no nodes" + (inv.positionals.first.map { " of \($0)" } ?? "") + " (add one with 'add')" : table.render()
+    let rows = table.rows
     return CommandOutput(
       text: text,
-      json: ["nodes": .array(nodes.map { ["id": .string($0.id), "kind": .string($0.kind.rawValue), "type": .string($0.type)] })])
+      json: ["nodes": .array(nodes.map { ["id": .string($0.id), "kind": .string($0.kind.rawValue), "type": .string($0.type)] })],
+      csv: { (["id", "kind", "type", "details"], rows) })
   }
 
   static let show = CommandSpec(

@@ -30,16 +30,18 @@ enum MetaCommands {
   static func plugins(_ shell: Shell) -> CommandSpec {
     CommandSpec(
       name: "plugins", abstract: "list the loaded plugins with their versions and commands",
-      usage: "plugins", examples: ["plugins", "plugins --json"]
+      usage: "plugins", examples: ["plugins", "plugins --json"], tabular: true
     ) { inv, _ in
       try inv.noExtraPositionals(after: 0, usage: "plugins")
       var t = TextTable(["PLUGIN", "VERSION", "COMMANDS"])
       for p in shell.registry.plugins { t.add([p.name, p.version, p.commands.joined(separator: " ")]) }
+      let rows = t.rows
       return CommandOutput(
         text: t.render(),
         json: ["plugins": .array(shell.registry.plugins.map {
           ["name": .string($0.name), "version": .string($0.version), "commands": .array($0.commands.map { .string($0) })]
-        })])
+        })],
+        csv: { (["plugin", "version", "commands"], rows) })
     }
   }
 

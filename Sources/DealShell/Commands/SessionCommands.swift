@@ -88,7 +88,7 @@ enum SessionCommands {
   static func sessions(_ shell: Shell) -> CommandSpec {
     CommandSpec(
       name: "sessions", abstract: "list the saved sessions in the sessions folder, newest first",
-      usage: "sessions", examples: ["sessions"]
+      usage: "sessions", examples: ["sessions", "sessions --csv sessions.csv"], tabular: true
     ) { inv, ctx in
       try inv.noExtraPositionals(after: 0, usage: "sessions")
       let dir = shell.environment.sessionsDirectory
@@ -116,7 +116,8 @@ enum SessionCommands {
             ["name": .string($0.name), "title": .string($0.title), "author": .string($0.author),
              "modified": .string($0.modified), "revision": .number(Double($0.revision)), "error": .optional($0.error)]
           }),
-        ])
+        ],
+        csv: { (["name", "title", "author", "modified", "revision"], rows.map { [$0.name, $0.title, $0.author, $0.modified, String($0.revision)] }) })
     }
   }
 

@@ -1,0 +1,68 @@
+import DealCore
+import Foundation
+import Testing
+import _DealShellTestSupport
+
+@testable import DealShell
+
+/// `--csv FILE` on the commands that print tables: RFC 4180 files whose
+/// numbers parse back to what the JSON says.
+@Suite("csv")
+struct CSVTests {
+  /// Parses RFC 4180 text (quoted fields, doubled quotes, CRLF).
+  static func parse(_ text: String) -> [[String]] {
+    var rows: [[String]] = [], row: [String] = [], field = "", quoted = false
+    var it = Array(text).makeIterator()
+    var pending: Character? = nil
+    while let c = pending ?? it.next() {
+      pending = nil
+      if quoted {
+        if c == "\"" {
+          if let n = it.next() {
+            if n == "\"" { field.append("\"") } else { quoted = false; pending = n }
+          } else { quoted = false }
+        } else { field.append(c) }
+      } else if c == "\"" { quoted = true
+      } else if c == "," { row.append(field); field = ""
+      } else if c == "\r\n" || c == "\n" { row.append(field); rows.append(row); row = []; field = ""
+      } else { field.append(c) }
+    }
+    if !field.isEmpty || !row.isEmpty { row.append(field); rows.append(row) }
+    return rows
+  }
+
+  func file(_ t: TestShell, _ name: String) throws -> [[String]] {
+    Self.parse(try String(contentsOfFile: t.folder + "/" + name, encoding: .utf8))
+  }
+
+  @Test("ls, a stress and the Monte Carlo write CSV that parses back to their JSON")
+  func parseBack() throws {
+    let t = TestShell()
+    t.ok("open \(TestShell.repositoryRoot)/Sessions/miner-double-leverage.deal")
+    t.ok("ls facility --csv \(t.folder)/ls.csv")
+    let ls = try file(t, "ls.csv")
+    #expect(ls[0] == ["id", "kind", "type", "details"])
+    #expect(ls.dropFirst().map { $0[0] } == t.json("ls facility --json")["nodes"]?.arrayValue?.compactMap { $0["id"]?.stringValue })
+    #expect(ls[1][3].contains(","), "a field with commas is quoted and parses back whole")
+
+    t.ok("shock spot=-30% --csv \(t.folder)/shock.csv")
+    let shock = try file(t, "shock.csv"), sj = t.json("shock spot=-30% --json")
+    #expect(shock[0] == ["metric", "base", "shocked"])
+    let minRow = try #require(shock.first { $0[0] == "min_dscr" })
+    #expect(abs(Double(minRow[2])! - sj["shocked"]!["min_dscr"]!.numberValue!) < 1e-4)
+
+    t.ok("shock mc paths=400 seed=2 --csv \(t.folder)/mc.csv")
+    let mc = try file(t, "mc.csv"), mj = t.json("shock mc paths=400 seed=2 --json")
+    #expect(mc[0].first == "facility" && mc.count == 4)
+    for r in mc.dropFirst() {
+      let f = mj["facilities"]?[r[0]]
+      #expect(abs(Double(r[4])! - f!["expected_loss"]!.numberValue!) < 0.01)
+      #expect(abs(Double(r[3])! - f!["pd"]!.numberValue!) < 1e-6)
+    }
+  }
+
+  @Test("--csv on a command without a table is an unknown flag")
+  func notTabular() {
+    TestShell().expectRefused("deal --csv x.csv", "unknown flag '--csv'")
+  }
+}
