@@ -92,13 +92,13 @@ public struct ShockPlugin: DealPlugin {
       usage: "scenario [ls] | scenario save NAME KEY=CHANGE ... | scenario use NAME|base | scenario rm NAME | scenario compare NAME|base NAME ...",
       examples: [
         "scenario ls", "scenario save bear deflation=45% spot=-20%", "scenario use bear", "scenario use base",
-        "scenario compare base bear",
+        "scenario compare base bear", "scenario compare base bear --csv scenarios.csv",
         "scenario rm bear",
       ],
       subcommands: ["ls", "save", "use", "rm", "compare"],
       arguments: [ArgumentSpec("SUBCOMMAND", .values(["ls", "save", "use", "rm", "compare"])), ArgumentSpec("NAME", .scenarios, repeats: true)],
       options: Scenario.keys.map { OptionSpec($0.name, "CHANGE", help: $0.help) },
-      effects: .changes
+      effects: .changes, tabular: true
     ) { inv, ctx in
       let sub = inv.positionals.first ?? "ls"
       let names = Array(inv.positionals.dropFirst())
@@ -169,7 +169,8 @@ public struct ShockPlugin: DealPlugin {
         }
         return CommandOutput(
           text: ShockReport.compare(runs, title: "scenarios"),
-          json: ["scenarios": .object(Dictionary(runs.map { ($0.0, ShockReport.summary($0.1)) }, uniquingKeysWith: { a, _ in a }))])
+          json: ["scenarios": .object(Dictionary(runs.map { ($0.0, ShockReport.summary($0.1)) }, uniquingKeysWith: { a, _ in a }))],
+          csv: { ShockReport.csvTable(runs) })
       default:
         throw DealError.unknownName("scenario subcommand", sub, valid: ["ls", "save", "use", "rm", "compare"], subject: .word(1))
       }
@@ -192,6 +193,11 @@ enum ShockReport {
 
   /// The comparison as CSV: one row per metric, one column per run, plain numbers.
   static func csv(_ runs: [(String, JSONValue)]) -> String {
+    let t = csvTable(runs)
+    return CSV.text(header: t.header, rows: t.rows)
+  }
+
+  static func csvTable(_ runs: [(String, JSONValue)]) -> (header: [String], rows: [[String]]) {
     var metrics: [(String, (JSONValue) -> JSONValue?)] = [
       ("min_dscr", { $0["min_dscr"] }), ("avg_dscr", { $0["avg_dscr"] }),
       ("first_breach_month", { $0["first_breach_month"] }), ("default_month", { $0["default_month"] }),
@@ -202,7 +208,7 @@ enum ShockReport {
       metrics.append(("\(id).irr", { $0["facilities"]?[id]?["irr"] }))
     }
     let rows = metrics.map { name, get in [name] + runs.map { run in get(run.1)?.numberValue.map { CSV.number($0, decimals: 4) } ?? "" } }
-    return CSV.text(header: ["metric"] + runs.map(\.0), rows: rows)
+    return (["metric"] + runs.map(\.0), rows)
   }
 
   static func compare(_ runs: [(String, JSONValue)], title: String) -> String {
