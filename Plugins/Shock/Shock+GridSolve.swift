@@ -240,8 +240,14 @@ enum GridSolve {
     }
     var t = TextTable([key2.uppercased(), "BREAKEVEN \(key.uppercased())"], aligns: [.right, .right])
     for (v2, x) in points { t.add([label(key2, v2), x.map { label(key, $0) } ?? "never"]) }
+    var wrote = ""
+    if let path = inv.flags["csv"] {
+      let rows = points.map { [CSV.number($0.0, decimals: 6), $0.1.map { CSV.number($0, decimals: 6) } ?? ""] }
+      try CSV.write(CSV.text(header: [key2, "breakeven_" + key], rows: rows), to: path)
+      wrote = "\nwrote the frontier to '\(path)'"
+    }
     return CommandOutput(
-      text: "'\(target.text)': breakeven \(key) for each \(key2)\n\n" + t.render(),
+      text: "'\(target.text)': breakeven \(key) for each \(key2)\n\n" + t.render() + wrote,
       json: [
         "target": .string(target.text), "key": .string(key), "key2": .string(key2),
         "frontier": .array(points.map { ["key2_value": .number($0.0), "breakeven": .optional($0.1)] }),

@@ -114,7 +114,8 @@ public struct ShockPlugin: DealPlugin {
           json: [
             "scenarios": .object(Dictionary(all.map { ($0.key, JSONValue.object($0.value.mapValues { .number($0) })) }, uniquingKeysWith: { a, _ in a })),
             "in_use": .optional(active),
-          ])
+          ],
+          csv: { (["scenario", "in_use", "stress"], all.map { [$0.key, active == $0.key ? "yes" : "", Scenario.describe($0.value)] }) })
       case "save":
         guard names.count == 1 else { throw DealError.usage("scenario save takes one NAME", hint: "scenario save NAME KEY=CHANGE ...", subject: .word(0)) }
         let name = names[0]

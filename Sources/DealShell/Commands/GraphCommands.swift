@@ -311,17 +311,28 @@ enum GraphCommands {
 
   static let show = CommandSpec(
     name: "show", abstract: "show a node: its attributes (with defaults) and edges",
-    usage: "show ID", examples: ["show fleet"],
-    arguments: [ArgumentSpec("ID", .nodeIDs(nil))]
+    usage: "show ID", examples: ["show fleet", "show fleet --csv fleet.csv"],
+    arguments: [ArgumentSpec("ID", .nodeIDs(nil))], tabular: true
   ) { inv, ctx in
     let id = try inv.positional(0, "ID", usage: "show ID")
     try inv.noExtraPositionals(after: 1, usage: "show ID")
     guard let node = ctx.session.graph[id] else { throw DealError.unknownNode(id, in: ctx.session.graph.nodes.keys, subject: .word(1)) }
     var lines = ["\(id) — \(node.kind.rawValue) (\(node.type))"]
     var table = TextTable(["ATTRIBUTE", "VALUE", "SOURCE"])
+    var plain: [[String]] = []  // for --csv: plain numbers
     for (spec, value, isDefault) in ctx.session.effectiveAttributes(of: node, schema: ctx.schema) {
       let shown = value.map { spec.type.display($0) } ?? (spec.required ? "(missing)" : "—")
-      table.add([spec.key, shown, value == nil ? "" : (isDefault ? "default" : "set")])
+      let source = value == nil ? "" : (isDefault ? "default" : "set")
+      table.add([spec.key, shown, source])
+      let raw: String
+      switch value {
+      case .number(let x)?: raw = JSONValue.format(number: x)
+      case .text(let t)?: raw = t
+      case .bool(let b)?: raw = b ? "true" : "false"
+      case .date(let d)?: raw = d.description
+      case nil: raw = ""
+      }
+      plain.append([spec.key, raw, source])
     }
     lines.append(table.render(indent: "  "))
     let edges = ctx.session.graph.edges(touching: id)
@@ -332,7 +343,7 @@ enum GraphCommands {
       lines.append("  \(e.key)\(lien)")
     }
     let (s, schema) = (ctx.session, ctx.schema)
-    return CommandOutput(text: lines.joined(separator: "\n"), json: showJSON(node, s, schema))
+    return CommandOutput(text: lines.joined(separator: "\n"), json: showJSON(node, s, schema), csv: { (["attribute", "value", "source"], plain) })
   }
 
   // MARK: graph / check
