@@ -10,6 +10,7 @@ struct MonteCarloTests {
   /// Fills `n` paths of `months` months and hands each to `body`.
   func paths(_ model: MonteCarloModel, n: Int, months: Int, seed: UInt64 = 42, _ body: (ScenarioPaths) -> Void) {
     let p = ScenarioPaths(months: months, fleets: model.fleetTenants.count)
+    p.recordShocks = true
     let calm = MonteCarloModel.cholesky(model.corr), stress = MonteCarloModel.cholesky(model.converge)
     for i in 0..<n {
       model.fill(p, seed: seed, path: i, calm: calm, stress: stress)

@@ -34,6 +34,9 @@ public final class ScenarioPaths {
   /// was in the stress regime — kept for tests of the factor model.
   public let shocks: UnsafeMutableBufferPointer<Double>
   public let stressed: UnsafeMutableBufferPointer<Bool>
+  /// Whether `shocks` is filled (tests of the factor model; a run has no
+  /// use for them).
+  public var recordShocks = false
   /// Log levels of the spot and bitcoin factors, for the stress test.
   let logSpot: UnsafeMutableBufferPointer<Double>
   let logBTC: UnsafeMutableBufferPointer<Double>
@@ -180,10 +183,12 @@ public struct MonteCarloModel: Sendable {
       if needsETH { p.eth[m] = exp(leth) }
       p.utilization[m] = min(1, max(-1, util))
       p.rate[m] = rate
-      p.shocks[4 * m] = x0
-      p.shocks[4 * m + 1] = x1
-      p.shocks[4 * m + 2] = x2
-      p.shocks[4 * m + 3] = x3
+      if p.recordShocks {
+        p.shocks[4 * m] = x0
+        p.shocks[4 * m + 1] = x1
+        p.shocks[4 * m + 2] = x2
+        p.shocks[4 * m + 3] = x3
+      }
       p.stressed[m] = inStress
     }
     // Tenant defaults: the first month of a geometric waiting time.
