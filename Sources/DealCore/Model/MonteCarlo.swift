@@ -311,7 +311,11 @@ public enum MonteCarloEngine {
         self.calm = calm.map { $0 }
         self.stress = stress.map { $0 }
         paths = ScenarioPaths(months: months, fleets: fleets)
+        arena = UnsafeMutableRawPointer.allocate(byteCount: (self.plan.arenaBytes + 127) & ~127, alignment: 128)
       }
+      /// The engine's working memory, reused by every path of this worker.
+      let arena: UnsafeMutableRawPointer
+      deinit { arena.deallocate() }
     }
     let workers = (0..<threads).map { _ in
       Worker(plan: plan, liquidation: liquidation, model: model, calm: calm, stress: stress, months: months, fleets: plan.fleets.count, facilities: nf)
@@ -339,7 +343,7 @@ public enum MonteCarloEngine {
       for path in (b * blockSize)..<min(paths, (b + 1) * blockSize) {
         w.model.fill(p, seed: seed, path: path, calm: w.calm, stress: w.stress)
         for m in 0..<months where p.stressed[m] { stressMonths += 1 }
-        let r = WaterfallEngine.run(w.plan, scenario, detail: false, paths: p)
+        let r = WaterfallEngine.run(w.plan, scenario, detail: false, paths: p, scratch: w.arena)
         minD[path] = r.minDSCR ?? .nan
         for f in 0..<nf { exposure[f] += r.facilities[f].exposureYears }
         guard let d = r.defaultMonth else { continue }

@@ -130,6 +130,13 @@ public struct WaterfallPlan: Sendable {
   var pledgedBook = CoinBook([])
   var guarantorBook = CoinBook([])
 
+  /// Bytes the engine's buffers take for this plan (27 pieces, each rounded
+  /// up to 8 bytes).
+  public var arenaBytes: Int {
+    8 * (20 * facilities.count + 2 * facilities.count * months + 2 * months + pledgedBook.amount.count
+      + guarantorBook.amount.count + guarantors.count + 29)
+  }
+
   /// Whether facility f has collateral: fleets with a value in some month,
   /// or pledged coins.
   func isSecured(_ f: Int) -> Bool {
@@ -290,8 +297,11 @@ public enum WaterfallEngine {
   ///     Carlo path needs none of them).
   ///   - paths: month-by-month factors on top of the scenario (a Monte
   ///     Carlo path), or nil.
+  ///   - scratch: a block of at least `plan.arenaBytes` bytes for the run's
+  ///     buffers, reused from run to run by a Monte Carlo worker.
   public static func run(
-    _ plan: WaterfallPlan, _ sc: Scenario = Scenario(), detail: Bool = true, paths: ScenarioPaths? = nil
+    _ plan: WaterfallPlan, _ sc: Scenario = Scenario(), detail: Bool = true, paths: ScenarioPaths? = nil,
+    scratch: UnsafeMutableRawPointer? = nil
   ) -> WaterfallResult {
     let months = plan.months
     let nf = plan.facilities.count
@@ -299,9 +309,10 @@ public enum WaterfallEngine {
     // loop mutates them with no uniqueness checks and no allocation.
     // One block, carved into 8-byte-aligned pieces (27 pieces at most).
     let pb = plan.pledgedBook, gb = plan.guarantorBook, ng = plan.guarantors.count
-    let capacity = 8 * (20 * nf + 2 * nf * months + 2 * months + pb.amount.count + gb.amount.count + ng + 29)
-    let arena = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
-    defer { arena.deallocate() }
+    let capacity = plan.arenaBytes
+    // A caller running many paths lends its own block (no allocation).
+    let arena = scratch ?? UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
+    defer { if scratch == nil { arena.deallocate() } }
     var used = 0
     func buffer<T>(_ n: Int, _ v: T) -> UnsafeMutableBufferPointer<T> {
       let start = arena + used
