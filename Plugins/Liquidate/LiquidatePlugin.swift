@@ -127,10 +127,7 @@ public struct LiquidatePlugin: DealPlugin {
 
     // Prices: depreciate's market values, run past the horizon far enough
     // for the longest sale to end.
-    let maxUnits = s.graph.sortedNodes.filter { $0.kind == .asset && $0.type == "gpu" }
-      .compactMap { s.values(of: $0.id, schema: ctx.schema)?["units"]?.number }.max() ?? 0
-    let saleMonths = Int((maxUnits / params.depth).rounded(.up))
-    let curveMonths = min(1200, max(s.deal.horizon, defaultMonth + saleMonths + 1))
+    let curveMonths = LiquidationPlan.curveMonths(s, schema: ctx.schema, parameters: params, lastDefault: defaultMonth)
     let plan = try LiquidationPlan.compile(
       s, schema: ctx.schema, marketValues: ctx.host.marketValues(months: curveMonths), parameters: params, haircut: sc.haircut)
     let index = Dictionary(uniqueKeysWithValues: plan.facilities.enumerated().map { ($0.element, $0.offset) })
@@ -157,7 +154,8 @@ public struct LiquidatePlugin: DealPlugin {
         var p = params
         p.depth = params.depth * Foundation.pow(2, Double(k))
         let ap = try LiquidationPlan.compile(
-          s, schema: ctx.schema, marketValues: ctx.host.marketValues(months: min(1200, max(s.deal.horizon, defaultMonth + Int((maxUnits / p.depth).rounded(.up)) + 1))),
+          s, schema: ctx.schema,
+          marketValues: ctx.host.marketValues(months: LiquidationPlan.curveMonths(s, schema: ctx.schema, parameters: p, lastDefault: defaultMonth)),
           parameters: p, haircut: sc.haircut)
         let w = LiquidationWorkspace(ap)
         LiquidationEngine.run(ap, input, into: w)

@@ -82,12 +82,13 @@ public struct ReportPlugin: DealPlugin {
     html.paragraph(
       "Market value of the collateral (depreciate: the method curve times the architecture step-downs) against the debt outstanding, month by month.")
     html.raw(SVG.lines([("market value", total), ("debt balance", balance)], format: Format.compactMoney))
-    let covenantsDSCR = s.graph.sortedNodes.filter { $0.kind == .facility }.compactMap { n -> (String, Double)? in
-      s.values(of: n.id, schema: ctx.schema)?["min_dscr"]?.number.map { ("\(n.id) min DSCR", $0) }
+    // Each facility's covenant on a metric, as a line on its chart.
+    func covenants(_ key: String, _ label: String) -> [(name: String, value: Double)] {
+      s.graph.sortedNodes.filter { $0.kind == .facility }.compactMap { n in
+        s.values(of: n.id, schema: ctx.schema)?[key]?.number.map { ("\(n.id) \(label)", $0) }
+      }
     }
-    let covenantsLTV = s.graph.sortedNodes.filter { $0.kind == .facility }.compactMap { n -> (String, Double)? in
-      s.values(of: n.id, schema: ctx.schema)?["max_ltv"]?.number.map { ("\(n.id) max LTV", $0) }
-    }
+    let covenantsDSCR = covenants("min_dscr", "min DSCR"), covenantsLTV = covenants("max_ltv", "max LTV")
     html.subheading("DSCR")
     html.raw(
       SVG.lines(

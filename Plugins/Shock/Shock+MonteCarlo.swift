@@ -48,10 +48,8 @@ enum MonteCarloCommand {
 
     // Compile once: the waterfall, and the liquidation valuing each default.
     let params = LiquidationParameters()
-    let maxUnits = s.graph.sortedNodes.filter { $0.kind == .asset && $0.type == "gpu" }
-      .compactMap { s.values(of: $0.id, schema: ctx.schema)?["units"]?.number }.max() ?? 0
-    let curveMonths = min(1200, max(s.deal.horizon, months) + Int((maxUnits / params.depth).rounded(.up)) + 1)
-    let values = ctx.host.marketValues(months: curveMonths)
+    let values = ctx.host.marketValues(
+      months: LiquidationPlan.curveMonths(s, schema: ctx.schema, parameters: params, lastDefault: months))
     let plan = try WaterfallPlan.compile(s, schema: ctx.schema, marketValues: values, months: months)
     let liquidation = try LiquidationPlan.compile(
       s, schema: ctx.schema, marketValues: values, parameters: params, haircut: scenario.haircut, months: months)

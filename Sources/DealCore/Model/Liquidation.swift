@@ -108,6 +108,23 @@ public struct LiquidationPlan: Sendable {
   public var parentOf: [Int?]
   public var bottomUp: [Int]
   public var assets: [Asset]
+  /// Per facility: the coins pledged to it, and the cash whose first lien it
+  /// holds (stated amounts), so a liquidation need not sum them per asset.
+  public var pledgedCoinAmount: [Double] = []
+  public var firstLienCash: [Double] = []
+  /// The most junior lien on any asset (liens run 1 to 9).
+  public var maxLien = 0
+
+  /// How many months of market values a sale needs: to the end of the
+  /// longest fleet's sale after a default as late as `lastDefault`, and at
+  /// least the horizon (the curves come from `depreciate months=N`).
+  public static func curveMonths(
+    _ s: Session, schema: Schema, parameters p: LiquidationParameters, lastDefault: Int
+  ) -> Int {
+    let maxUnits = s.graph.sortedNodes.filter { $0.kind == .asset && $0.type == "gpu" }
+      .compactMap { s.values(of: $0.id, schema: schema)?["units"]?.number }.max() ?? 0
+    return min(1200, max(s.deal.horizon, lastDefault + Int((maxUnits / p.depth).rounded(.up)) + 1))
+  }
 
   /// A copy that shares no storage with this plan (one per thread).
   public func privateCopy() -> LiquidationPlan {
@@ -120,6 +137,8 @@ public struct LiquidationPlan: Sendable {
     p.borrows = borrows.map { $0.map { $0 } }
     p.parentOf = parentOf.map { $0 }
     p.bottomUp = bottomUp.map { $0 }
+    p.pledgedCoinAmount = pledgedCoinAmount.map { $0 }
+    p.firstLienCash = firstLienCash.map { $0 }
     p.assets = assets.map { a in
       var b = a
       b.liens = a.liens.map { $0 }
@@ -249,10 +268,18 @@ public struct LiquidationPlan: Sendable {
       return d
     }
     let bottomUp = entities.indices.sorted { (depth[$0], $1) > (depth[$1], $0) }
-    return LiquidationPlan(
+    var plan = LiquidationPlan(
       months: horizon, parameters: p, facilities: facs.map(\.id), obligor: obligor, guarantorsOf: guarantorsOf,
       crossDefaults: crossDefaults, entities: entities, borrows: borrows, parentOf: parentOf, bottomUp: bottomUp,
       assets: assets)
+    plan.pledgedCoinAmount = [Double](repeating: 0, count: facs.count)
+    plan.firstLienCash = [Double](repeating: 0, count: facs.count)
+    for a in assets {
+      plan.maxLien = max(plan.maxLien, a.liens.map(\.lien).max() ?? 0)
+      if a.kind == .crypto { for f in Set(a.liens.map(\.facility)) { plan.pledgedCoinAmount[f] += a.amount } }
+      if a.kind == .cash, let f = a.liens.first?.facility { plan.firstLienCash[f] += a.amount }
+    }
+    return plan
   }
 }
 
@@ -483,7 +510,7 @@ public enum LiquidationEngine {
         var amount = a.amount
         for (f, _) in a.liens where input.coinsSold[f] > 0 {
           // Margin calls sold part of the coins pledged to f, pro rata.
-          let pledged = plan.assets.reduce(0.0) { $1.kind == .crypto && $1.liens.contains { $0.facility == f } ? $0 + $1.amount : $0 }
+          let pledged = plan.pledgedCoinAmount[f]
           if pledged > 0 { amount -= min(amount, input.coinsSold[f] * a.amount / pledged) }
         }
         let value = amount * a.price * (a.btc ? input.btcFactor : input.ethFactor)
@@ -494,7 +521,7 @@ public enum LiquidationEngine {
         if let reserves = input.reserves, let f = a.liens.first?.facility {
           // The reserve account as the waterfall left it, shared by the
           // cash assets pledged to the facility in proportion to their size.
-          let stated = plan.assets.reduce(0.0) { $1.kind == .cash && $1.liens.first?.facility == f ? $0 + $1.amount : $0 }
+          let stated = plan.firstLienCash[f]
           net = stated > 0 ? reserves[f] * a.amount / stated : 0
         }
       }
@@ -522,7 +549,7 @@ public enum LiquidationEngine {
     // an asset asked for more than is left pays each pro rata.
     for f in plan.facilities.indices { ws.owed[f] = max(0, input.claims[f]) }
     let na = plan.assets.count
-    for level in 1...9 {
+    for level in 1...max(1, min(9, plan.maxLien)) {
       var any = false
       ws.want.update(repeating: 0)
       for i in 0..<na { ws.demand[i] = 0 }
