@@ -26,9 +26,6 @@ enum MonteCarloCommand {
   static func run(_ inv: Invocation, _ ctx: CommandContext) throws(DealError) -> CommandOutput {
     try inv.noExtraPositionals(after: 1, usage: "shock mc [paths=N] [months=N] [seed=S] [corr=RHO] [converge=RHO] [threads=T]")
     let s = ctx.session
-    for key in ["name", "metric"] where inv.option(key) != nil {
-      throw DealError.usage("\(key)= does not apply to 'shock mc'", subject: .key(key))
-    }
     let paths = try inv.integer("paths", NumberSpec(.count, min: 1, max: 10_000_000)) ?? 10_000
     let months = try inv.integer("months", NumberSpec(.months, min: 1, max: 600)) ?? s.deal.horizon
     let seed = try inv.integer("seed", NumberSpec(.plain, min: 0, max: 9_007_199_254_740_991)) ?? 1

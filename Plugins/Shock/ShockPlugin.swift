@@ -40,6 +40,7 @@ public struct ShockPlugin: DealPlugin {
       flags: [FlagSpec("csv", value: "FILE", help: "write the table as CSV (a stress, a grid, the Monte Carlo's facilities)")],
       effects: .changes
     ) { inv, ctx in
+      try Self.checkOptions(inv)
       switch inv.positionals.first {
       case "grid": return try GridSolve.grid(inv, ctx)
       case "solve": return try GridSolve.solve(inv, ctx)
@@ -49,10 +50,6 @@ public struct ShockPlugin: DealPlugin {
           .withHint("'shock KEY=CHANGE ...' for one stress; 'shock grid', 'shock solve' or 'shock mc' for many")
       case nil: break
       }
-      for (key, _, _) in inv.options where !Self.keyNames.contains(key) && key != "name" && key != "metric" {
-        throw DealError.usage("\(key)= belongs to 'shock mc'", subject: .key(key))
-      }
-      if inv.option("metric") != nil { throw DealError.usage("metric= belongs to 'shock grid'", subject: .key("metric")) }
       var factors: [String: Double] = [:]
       var typed: [String] = []
       for (key, value, _) in inv.options where key != "name" {
@@ -83,6 +80,27 @@ public struct ShockPlugin: DealPlugin {
         text: ShockReport.compare([("base", base), ("shocked", shocked)], title: "shock: " + described)
           + (saved.map { "\nkept as scenario '\($0)' (waterfall scenario=\($0))" } ?? "") + wrote,
         json: ["base": ShockReport.summary(base), "shocked": ShockReport.summary(shocked), "factors": .object(factors.mapValues { .number($0) })])
+    }
+  }
+
+  /// Options that belong to one mode of `shock` only: one given to another
+  /// mode is refused, naming where it belongs (stress keys and unknown keys
+  /// are each mode's own business).
+  static let modeOptions: [String: String] = {
+    var owner = ["metric": "grid", "name": "stress"]
+    for o in MonteCarloCommand.options { owner[o.name] = "mc" }
+    owner["scenario"] = "mc"
+    return owner
+  }()
+
+  static func checkOptions(_ inv: Invocation) throws(DealError) {
+    let mode = inv.positionals.first ?? "stress"
+    for (key, _, _) in inv.options {
+      guard let owner = modeOptions[key], owner != mode, ["stress", "grid", "solve", "mc"].contains(mode) else { continue }
+      let place = owner == "stress" ? "a single stress ('shock KEY=CHANGE ... name=NAME')" : "'shock \(owner)'"
+      throw DealError.usage(
+        owner == "stress" ? "\(key)= does not apply to 'shock \(mode)'; it belongs to \(place)" : "\(key)= belongs to \(place)",
+        subject: .key(key))
     }
   }
 

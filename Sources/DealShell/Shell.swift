@@ -143,7 +143,8 @@ public final class Shell {
     // With `timer on`, each command's time follows its output (on the
     // error stream, so JSON and transcripts of the output stay clean).
     defer {
-      if timerOn {
+      // The `timer` command itself is not timed (so `timer on` prints no time).
+      if timerOn, cmd.words[0].text != "timer" {
         let ms = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
         io.err("time: \(Format.grouped(ms, decimals: ms < 10 ? 2 : 1)) ms (\(cmd.words[0].text))")
       }

@@ -323,6 +323,14 @@ struct CompletionTests {
     #expect(complete(t, "ls; shoc") == ["shock"])
     #expect(complete(t, "unset fleet ") == ["model", "unit_cost", "units"])
     #expect(complete(t, "help rel") == ["relations"])
+    // The commands added with the later plugins.
+    #expect(complete(t, "liquidate at=") == ["at=default"])
+    #expect(complete(t, "liquidate dep") == ["depth="])
+    #expect(complete(t, "liquidate lo") == ["loan"])
+    #expect(complete(t, "timer ") == ["off", "on"])
+    #expect(complete(t, "plugin l") == ["load", "ls"])
+    #expect(complete(t, "shock mc conv") == ["converge="])
+    #expect(complete(t, "report memo.html pa") == ["paths="])
   }
 }
 

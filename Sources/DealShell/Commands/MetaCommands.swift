@@ -33,16 +33,21 @@ enum MetaCommands {
       usage: "plugins", examples: ["plugins", "plugins --json"], tabular: true
     ) { inv, _ in
       try inv.noExtraPositionals(after: 0, usage: "plugins")
-      var t = TextTable(["PLUGIN", "VERSION", "COMMANDS"])
-      for p in shell.registry.plugins { t.add([p.name, p.version, p.commands.joined(separator: " ")]) }
-      let rows = t.rows
-      return CommandOutput(
-        text: t.render(),
-        json: ["plugins": .array(shell.registry.plugins.map {
-          ["name": .string($0.name), "version": .string($0.version), "commands": .array($0.commands.map { .string($0) })]
-        })],
-        csv: { (["plugin", "version", "commands"], rows) })
+      return pluginList(shell)
     }
+  }
+
+  /// The loaded plugins (`plugins` and `plugin ls`).
+  static func pluginList(_ shell: Shell) -> CommandOutput {
+    var t = TextTable(["PLUGIN", "VERSION", "COMMANDS"])
+    for p in shell.registry.plugins { t.add([p.name, p.version, p.commands.joined(separator: " ")]) }
+    let rows = t.rows
+    return CommandOutput(
+      text: t.render(),
+      json: ["plugins": .array(shell.registry.plugins.map {
+        ["name": .string($0.name), "version": .string($0.version), "commands": .array($0.commands.map { .string($0) })]
+      })],
+      csv: { (["plugin", "version", "commands"], rows) })
   }
 
   static func plugin(_ shell: Shell) -> CommandSpec {
@@ -62,7 +67,7 @@ enum MetaCommands {
       switch inv.positionals.first ?? "ls" {
       case "ls":
         try inv.noExtraPositionals(after: 1, usage: "plugin ls")
-        return try shell.registry.command("plugins")!.spec.run(inv, &ctx)
+        return pluginList(shell)
       case "load":
         let path = try inv.positional(1, "PATH", usage: "plugin load PATH")
         try inv.noExtraPositionals(after: 2, usage: "plugin load PATH")
