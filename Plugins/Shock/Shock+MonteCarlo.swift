@@ -105,23 +105,29 @@ enum MonteCarloCommand {
     let n = Double(run.paths), nf = plan.facilities.count
     let pd = Double(run.defaults) / n
     let pdError = (pd * (1 - pd) / n).squareRoot()
-    let dscr = run.minDSCR.filter { !$0.isNaN }.sorted()
+    let dscr = MonteCarloQuantile.sorted(run.minDSCR)
     var q: [String: JSONValue] = [:]
     for (key, p) in quantiles { q[key] = MonteCarloQuantile.of(dscr, p).map { .number(($0 * 10_000).rounded() / 10_000) } ?? .null }
     struct Row { var id: String; var coupon, spread, pd, el, elRate, q95, q99, fair: Double; var amount: Double }
     var rows: [Row] = []
     for f in 0..<nf {
-      var losses = [Double](repeating: 0, count: run.paths)
-      for p in 0..<run.paths { losses[p] = run.losses[p * nf + f] }
-      let el = losses.reduce(0, +) / n
-      losses.sort()
+      // Most paths lose nothing: sort only the losses, after as many zeros.
+      var losses: [Double] = []
+      var el = 0.0
+      for p in 0..<run.paths where run.losses[p * nf + f] > 0 {
+        losses.append(run.losses[p * nf + f])
+        el += run.losses[p * nf + f]
+      }
+      el /= n
+      losses = MonteCarloQuantile.sorted(losses)
+      let zeros = run.paths - losses.count
       let exposure = run.exposureYears[f] / n
       let fac = plan.facilities[f]
       let c = coupon(fac)
       rows.append(
         Row(
           id: fac.id, coupon: c, spread: c - Scenario.baseRate, pd: Double(run.facilityDefaults[f]) / n, el: el,
-          elRate: fac.amount > 0 ? el / fac.amount : 0, q95: MonteCarloQuantile.of(losses, 0.95) ?? 0, q99: MonteCarloQuantile.of(losses, 0.99) ?? 0,
+          elRate: fac.amount > 0 ? el / fac.amount : 0, q95: MonteCarloQuantile.of(losses, 0.95, zeros: zeros) ?? 0, q99: MonteCarloQuantile.of(losses, 0.99, zeros: zeros) ?? 0,
           fair: exposure > 0 ? el / exposure : (el > 0 ? .infinity : 0), amount: fac.amount))
     }
     let stressShare = Double(run.stressMonths) / (n * Double(run.months))

@@ -69,6 +69,24 @@ struct ShockMCTests {
     #expect(MonteCarloQuantile.of(xs, 0.25) == 1.75)
     #expect(abs(MonteCarloQuantile.of(xs, 0.9)! - 3.7) < 1e-12)
     #expect(MonteCarloQuantile.of([], 0.5) == nil)
+    // Leading zeros given as a count: the same as the whole sorted array.
+    let losses = [0.0, 0, 0, 0, 0, 0, 5, 7, 20, 40]
+    for q in [0.0, 0.3, 0.6, 0.65, 0.8, 0.95, 0.99, 1] {
+      #expect(MonteCarloQuantile.of(Array(losses[6...]), q, zeros: 6) == MonteCarloQuantile.of(losses, q))
+    }
+    #expect(MonteCarloQuantile.of([], 0.5, zeros: 3) == 0)
+  }
+
+  @Test("the radix sort of a run's values agrees with the standard sort and drops NaNs")
+  func radixSort() {
+    var rng = SplitMix64(seed: 7, stream: 0)
+    var xs = (0..<5000).map { _ in (rng.unit() - 0.3) * pow(10, Double(Int(rng.unit() * 12)) - 6) }
+    xs += [0, -0.0, .infinity, -.infinity, .nan, 1, 1, .nan, .greatestFiniteMagnitude, -.leastNonzeroMagnitude]
+    let sorted = MonteCarloQuantile.sorted(xs)
+    #expect(sorted == xs.filter { !$0.isNaN }.sorted())
+    #expect(MonteCarloQuantile.sorted([2.5, 2.5, 2.5]) == [2.5, 2.5, 2.5])  // every byte shared
+    #expect(MonteCarloQuantile.sorted([.nan]).isEmpty)
+    #expect(MonteCarloQuantile.sorted([3, -1]) == [-1, 3])
   }
 
   @Test("Ctrl-C cancels a long run and leaves the session as it was")
