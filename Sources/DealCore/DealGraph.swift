@@ -19,15 +19,29 @@ public struct Node: Equatable, Sendable {
 
 /// The identity of an edge: `from rel to`.
 public struct EdgeKey: Hashable, Comparable, Sendable, CustomStringConvertible {
-  public var from: String
-  public var rel: Relation
-  public var to: String
+  public let from: String
+  public let rel: Relation
+  public let to: String
+  /// The key's hash, computed once: a key is hashed by the edge trie, by
+  /// both ends' incident sets and while a file is read.
+  private let hash: Int
 
   public init(from: String, rel: Relation, to: String) {
     self.from = from
     self.rel = rel
     self.to = to
+    var h = Hasher()
+    h.combine(from)
+    h.combine(rel)
+    h.combine(to)
+    hash = h.finalize()
   }
+
+  public static func == (a: EdgeKey, b: EdgeKey) -> Bool {
+    a.hash == b.hash && a.rel == b.rel && a.from == b.from && a.to == b.to
+  }
+
+  public func hash(into h: inout Hasher) { h.combine(hash) }
 
   public static func < (a: EdgeKey, b: EdgeKey) -> Bool {
     if a.from != b.from { return a.from < b.from }
@@ -69,9 +83,12 @@ public struct DealGraph: Equatable, Sendable {
   public private(set) var nodes: TreeDictionary<String, Node> = [:]
   public private(set) var edges: TreeDictionary<EdgeKey, Edge> = [:]
   /// For each node, the keys of the edges that start or end at it.
-  private var incident: TreeDictionary<String, TreeSet<EdgeKey>> = [:]
+  private var incident: TreeDictionary<String, IncidentEdges> = [:]
 
   public init() {}
+
+  /// Graphs are equal when their nodes and edges are (the index follows).
+  public static func == (a: DealGraph, b: DealGraph) -> Bool { a.nodes == b.nodes && a.edges == b.edges }
 
   /// Builds a graph in one pass from nodes and edges already checked one by
   /// one (ids valid and unique, edge ends present with the kinds their
@@ -79,37 +96,101 @@ public struct DealGraph: Equatable, Sendable {
   /// them one at a time. Checks the rule that needs the whole graph: no
   /// cycle of `parent-of`.
   init(checkedNodes: [Node], edges: [Edge]) throws(DealError) {
-    // The three tries are independent: build them on both cores.
+    // The tries are independent: build them on both cores.
     final class Parts: @unchecked Sendable {
       var nodes: TreeDictionary<String, Node> = [:]
-      var edges: TreeDictionary<EdgeKey, Edge> = [:]
-      var incident: TreeDictionary<String, TreeSet<EdgeKey>> = [:]
+      var edges = EdgeIndex()
     }
     let parts = Parts()
-    DispatchQueue.concurrentPerform(iterations: 3) { part in
-      switch part {
-      case 0:
+    DispatchQueue.concurrentPerform(iterations: 2) { part in
+      if part == 0 {
         parts.nodes = TreeDictionary(uniqueKeysWithValues: checkedNodes.lazy.map { ($0.id, $0) })
-      case 1:
-        parts.edges = TreeDictionary(uniqueKeysWithValues: edges.lazy.map { ($0.key, $0) })
-      default:
-        var inc: [String: [EdgeKey]] = [:]
-        inc.reserveCapacity(checkedNodes.count)
-        for e in edges {
-          inc[e.from, default: []].append(e.key)
-          inc[e.to, default: []].append(e.key)
-        }
-        parts.incident = TreeDictionary(uniqueKeysWithValues: inc.lazy.map { ($0.key, TreeSet($0.value)) })
+      } else {
+        parts.edges = EdgeIndex(edges)
       }
     }
-    nodes = parts.nodes
-    self.edges = parts.edges
-    incident = parts.incident
-    for e in edges where e.rel == .parentOf {
+    try self.init(nodes: parts.nodes, edges: parts.edges)
+  }
+
+  /// The edges of a graph with their index by node, built from a list of
+  /// distinct edges (while the nodes are still being read, say).
+  struct EdgeIndex {
+    var list: [Edge] = []
+    var byKey: TreeDictionary<EdgeKey, Edge> = [:]
+    var incident: TreeDictionary<String, IncidentEdges> = [:]
+
+    init() {}
+
+    init(_ edges: [Edge]) {
+      self.init(list: edges, byKey: Self.byKey(edges), incident: Self.incident(edges))
+    }
+
+    /// The parts, built apart (on two threads, say).
+    init(list: [Edge], byKey: TreeDictionary<EdgeKey, Edge>, incident: TreeDictionary<String, IncidentEdges>) {
+      self.list = list
+      self.byKey = byKey
+      self.incident = incident
+    }
+
+    static func byKey(_ edges: [Edge]) -> TreeDictionary<EdgeKey, Edge> {
+      TreeDictionary(uniqueKeysWithValues: edges.lazy.map { ($0.key, $0) })
+    }
+
+    static func incident(_ edges: [Edge]) -> TreeDictionary<String, IncidentEdges> {
+      var inc: [String: [EdgeKey]] = [:]
+      for e in edges {
+        inc[e.from, default: []].append(e.key)
+        inc[e.to, default: []].append(e.key)
+      }
+      return TreeDictionary(uniqueKeysWithValues: inc.lazy.map { ($0.key, IncidentEdges($0.value)) })
+    }
+  }
+
+  /// A graph of nodes and edges checked one by one, whose ends are known to
+  /// exist with the kinds their relation joins. Checks the rule that needs
+  /// the whole graph: no cycle of `parent-of`.
+  init(nodes: TreeDictionary<String, Node>, edges index: EdgeIndex) throws(DealError) {
+    self.nodes = nodes
+    edges = index.byKey
+    incident = index.incident
+    // One depth-first pass finds whether parent-of has a cycle; only then
+    // is the edge that closes it looked for, edge by edge, to name it.
+    guard DealGraph.hasCycle(index.list.lazy.filter { $0.rel == .parentOf }.map(\.key)) else { return }
+    for e in index.list where e.rel == .parentOf {
       if reaches(from: e.to, to: e.from, via: .parentOf) {
         throw DealError(.invalid, "'\(e.key)' makes a cycle of parent-of")
       }
     }
+  }
+
+  /// Whether the directed edges `from → to` contain a cycle (iterative
+  /// depth-first search with three colours; linear in nodes and edges).
+  static func hasCycle(_ keys: some Sequence<EdgeKey>) -> Bool {
+    var next: [String: [String]] = [:]
+    for k in keys { next[k.from, default: []].append(k.to) }
+    var state: [String: Bool] = [:]  // false: on the current path; true: done
+    for root in next.keys where state[root] == nil {
+      var stack: [(node: String, child: Int)] = [(root, 0)]
+      state[root] = false
+      while let top = stack.last {
+        let children = next[top.node] ?? []
+        if top.child == children.count {
+          state[top.node] = true
+          stack.removeLast()
+          continue
+        }
+        stack[stack.count - 1].child += 1
+        let c = children[top.child]
+        switch state[c] {
+        case nil:
+          state[c] = false
+          stack.append((c, 0))
+        case false?: return true
+        case true?: break
+        }
+      }
+    }
+    return false
   }
 
   public var nodeCount: Int { nodes.count }
@@ -118,32 +199,72 @@ public struct DealGraph: Equatable, Sendable {
   public subscript(id: String) -> Node? { nodes[id] }
 
   /// Node ids in sorted order.
-  public var sortedIDs: [String] { nodes.keys.sorted() }
+  public var sortedIDs: [String] { sortedNodes.map(\.id) }
 
   /// Nodes sorted by id.
-  public var sortedNodes: [Node] { sortedIDs.map { nodes[$0]! } }
-
-  /// Edges sorted by (from, relation, to). Node ids are ranked once, so
-  /// the sort compares integers, not strings.
-  public var sortedEdges: [Edge] {
-    let ids = sortedIDs
-    var rank: [String: Int] = [:]
-    rank.reserveCapacity(ids.count)
-    for (i, id) in ids.enumerated() { rank[id] = i }
-    var items: [(from: Int, rel: Int, to: Int, edge: Edge)] = []
-    items.reserveCapacity(edges.count)
-    for (k, e) in edges { items.append((rank[k.from]!, k.rel.sortIndex, rank[k.to]!, e)) }
-    items.sort { a, b in
-      if a.from != b.from { return a.from < b.from }
-      if a.rel != b.rel { return a.rel < b.rel }
-      return a.to < b.to
+  public var sortedNodes: [Node] {
+    var list: [Node] = []
+    list.reserveCapacity(nodes.count)
+    var order: [SortKey] = []
+    order.reserveCapacity(nodes.count)
+    for (id, n) in nodes {
+      order.append(SortKey(id, index: list.count))
+      list.append(n)
     }
-    return items.map(\.edge)
+    order.sort { a, b in
+      if a.key != b.key { return a.key < b.key }
+      return !(a.exact && b.exact) && list[a.index].id < list[b.index].id
+    }
+    return order.map { list[$0.index] }
+  }
+
+  /// Edges sorted by (from, relation, to).
+  public var sortedEdges: [Edge] {
+    var list: [Edge] = []
+    list.reserveCapacity(edges.count)
+    var order: [(from: SortKey, rel: Int, to: SortKey)] = []
+    order.reserveCapacity(edges.count)
+    for (k, e) in edges {
+      order.append((SortKey(k.from, index: list.count), k.rel.sortIndex, SortKey(k.to, index: list.count)))
+      list.append(e)
+    }
+    order.sort { a, b in
+      if a.from.key != b.from.key { return a.from.key < b.from.key }
+      if !(a.from.exact && b.from.exact) {
+        let x = list[a.from.index].from, y = list[b.from.index].from
+        if x != y { return x < y }
+      }
+      if a.rel != b.rel { return a.rel < b.rel }
+      if a.to.key != b.to.key { return a.to.key < b.to.key }
+      return !(a.to.exact && b.to.exact) && list[a.to.index].to < list[b.to.index].to
+    }
+    return order.map { list[$0.from.index] }
+  }
+
+  /// An id's first 8 bytes as a big-endian integer, zero-padded, with the
+  /// item's place in a list. Ids are ASCII, so they sort as their bytes:
+  /// two keys decide between their ids unless they are equal and an id is
+  /// longer than 8 bytes (not `exact`). Sorting these moves no strings.
+  struct SortKey {
+    var key: UInt64 = 0
+    var exact = true
+    var index: Int
+
+    init(_ id: String, index: Int) {
+      self.index = index
+      var n = 0
+      for b in id.utf8 {
+        if n == 8 { exact = false; return }
+        key = key << 8 | UInt64(b)
+        n += 1
+      }
+      key <<= UInt64(8 * (8 - n))
+    }
   }
 
   /// Edges that start or end at `id`, sorted.
   public func edges(touching id: String) -> [Edge] {
-    (incident[id] ?? []).sorted().map { edges[$0]! }
+    (incident[id]?.keys ?? []).sorted().map { edges[$0]! }
   }
 
   /// Edges `id rel *`, sorted by target.
@@ -236,8 +357,8 @@ public struct DealGraph: Equatable, Sendable {
         subject: .text(k.to))
     }
     edges[k] = edge
-    incident[k.from, default: []].insert(k)
-    incident[k.to, default: []].insert(k)
+    incident[k.from, default: IncidentEdges()].insert(k)
+    incident[k.to, default: IncidentEdges()].insert(k)
   }
 
   /// Checks that `rel` may join `a` to `b`.
@@ -297,6 +418,51 @@ public struct DealGraph: Equatable, Sendable {
       for e in edges(from: n, rel) where seen.insert(e.to).inserted { stack.append(e.to) }
     }
     return false
+  }
+}
+
+/// The keys of the edges at one node: a small array for the usual handful,
+/// a persistent set for a hub (a sponsor with thousands of subsidiaries),
+/// so that an edit copies little either way and a graph read from a file
+/// need not hash every key twice more to index it.
+struct IncidentEdges: Sendable {
+  private var small: [EdgeKey] = []
+  private var large: TreeSet<EdgeKey>?
+  /// Above this many keys the array becomes a set.
+  static let smallLimit = 32
+
+  init() {}
+
+  /// Keys known to be distinct.
+  init(_ keys: [EdgeKey]) {
+    if keys.count > Self.smallLimit { large = TreeSet(keys) } else { small = keys }
+  }
+
+  var isEmpty: Bool { large?.isEmpty ?? small.isEmpty }
+  var count: Int { large?.count ?? small.count }
+
+  /// In no particular order.
+  var keys: [EdgeKey] { large.map(Array.init) ?? small }
+
+  /// Adds a key not yet present.
+  mutating func insert(_ k: EdgeKey) {
+    if large != nil {
+      large!.insert(k)
+    } else {
+      small.append(k)
+      if small.count > Self.smallLimit {
+        large = TreeSet(small)
+        small = []
+      }
+    }
+  }
+
+  mutating func remove(_ k: EdgeKey) {
+    if large != nil {
+      large!.remove(k)
+    } else if let i = small.firstIndex(of: k) {
+      small.remove(at: i)
+    }
   }
 }
 

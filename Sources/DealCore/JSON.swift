@@ -151,7 +151,27 @@ public struct JSONWriter {
   }
 
   public mutating func string(_ s: String) { prefix(); JSONWriter.escape(s, into: &bytes) }
-  public mutating func number(_ n: Double) { prefix(); bytes.append(contentsOf: JSONValue.format(number: n).utf8) }
+  public mutating func number(_ n: Double) {
+    prefix()
+    // Whole numbers (most of a session's) straight as digits; the rest as
+    // `JSONValue.format` writes them.
+    if n == n.rounded(), abs(n) < 1e15 {
+      var v = Int64(n)
+      if v < 0 { bytes.append(UInt8(ascii: "-")); v = -v }
+      var digits: (UInt64, UInt64) = (0, 0)  // up to 16 digits, most significant last
+      var k = 0
+      withUnsafeMutableBytes(of: &digits) { d in
+        repeat {
+          d[k] = UInt8(truncatingIfNeeded: v % 10) + 0x30
+          v /= 10
+          k += 1
+        } while v > 0
+        for i in stride(from: k - 1, through: 0, by: -1) { bytes.append(d[i]) }
+      }
+      return
+    }
+    bytes.append(contentsOf: JSONValue.format(number: n).utf8)
+  }
   public mutating func bool(_ b: Bool) { prefix(); bytes.append(contentsOf: (b ? "true" : "false").utf8) }
   public mutating func null() { prefix(); bytes.append(contentsOf: "null".utf8) }
 
@@ -178,11 +198,15 @@ public struct JSONWriter {
 
   static func escape(_ s: String, into out: inout [UInt8]) {
     out.append(UInt8(ascii: "\""))
-    let utf8 = s.utf8
-    if utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) {
-      out.append(contentsOf: utf8)
-    } else {
-      for b in utf8 {
+    // Most strings need no escape: copy their bytes in one go.
+    var s = s
+    let copied = s.withUTF8 { buf -> Bool in
+      for b in buf where b < 0x20 || b == 0x22 || b == 0x5C { return false }
+      out.append(contentsOf: buf)
+      return true
+    }
+    if !copied {
+      for b in s.utf8 {
         switch b {
         case 0x22: out.append(contentsOf: "\\\"".utf8)
         case 0x5C: out.append(contentsOf: "\\\\".utf8)
@@ -263,33 +287,7 @@ public struct JSONParser {
   public func parseObjectInParallel(_ text: String) throws(JSONParseError) -> JSONValue {
     var text = text
     let result: Result<JSONValue, JSONParseError>? = text.withUTF8 { buf in
-      // Find each member's key and the byte range of its value.
-      var p = _Reader(bytes: buf, maxDepth: maxDepth)
-      p.skipSpace()
-      guard p.i < p.end, buf[p.i] == UInt8(ascii: "{") else { return nil }
-      p.i += 1
-      var members: [(key: String, start: Int, end: Int)] = []
-      while true {
-        p.skipSpace()
-        guard p.i < p.end, buf[p.i] == 0x22, let key = try? p.string() else { return nil }
-        p.skipSpace()
-        guard p.i < p.end, buf[p.i] == UInt8(ascii: ":") else { return nil }
-        p.i += 1
-        p.skipSpace()
-        let start = p.i
-        guard p.skipValue() else { return nil }
-        var stop = p.i
-        while stop > start, [0x20, 0x0A, 0x0D, 0x09].contains(buf[stop - 1]) { stop -= 1 }
-        members.append((key, start, stop))
-        p.skipSpace()
-        guard p.i < p.end else { return nil }
-        if buf[p.i] == UInt8(ascii: ",") { p.i += 1; continue }
-        guard buf[p.i] == UInt8(ascii: "}") else { return nil }
-        p.i += 1
-        break
-      }
-      p.skipSpace()
-      guard p.i == p.end, Set(members.map(\.key)).count == members.count else { return nil }
+      guard let members = JSONParser.members(buf, maxDepth: maxDepth) else { return nil }
       // Largest first, each to the less loaded of two workers.
       let order = members.indices.sorted { members[$0].end - members[$0].start > members[$1].end - members[$1].start }
       var loads = [0, 0]
@@ -326,7 +324,48 @@ public struct JSONParser {
   }
 }
 
-private struct _Reader {
+extension JSONParser {
+  /// The members of a document whose top level is an object: each key and
+  /// the byte range of its value, found without reading the values. Nil
+  /// when the document is anything else or malformed (or repeats a key).
+  /// `found` sees each member as soon as it is found.
+  static func members(
+    _ buf: UnsafeBufferPointer<UInt8>, maxDepth: Int, found: ((key: String, start: Int, end: Int)) -> Void = { _ in }
+  ) -> [(key: String, start: Int, end: Int)]? {
+    var p = _Reader(bytes: buf, maxDepth: maxDepth)
+    p.skipSpace()
+    guard p.i < p.end, buf[p.i] == UInt8(ascii: "{") else { return nil }
+    p.i += 1
+    var members: [(key: String, start: Int, end: Int)] = []
+    while true {
+      p.skipSpace()
+      guard p.i < p.end, buf[p.i] == 0x22, let key = try? p.string() else { return nil }
+      p.skipSpace()
+      guard p.i < p.end, buf[p.i] == UInt8(ascii: ":") else { return nil }
+      p.i += 1
+      p.skipSpace()
+      let start = p.i
+      guard p.skipValue() else { return nil }
+      var stop = p.i
+      while stop > start, [0x20, 0x0A, 0x0D, 0x09].contains(buf[stop - 1]) { stop -= 1 }
+      members.append((key, start, stop))
+      found((key, start, stop))
+      p.skipSpace()
+      guard p.i < p.end else { return nil }
+      if buf[p.i] == UInt8(ascii: ",") { p.i += 1; continue }
+      guard buf[p.i] == UInt8(ascii: "}") else { return nil }
+      p.i += 1
+      break
+    }
+    p.skipSpace()
+    guard p.i == p.end, Set(members.map(\.key)).count == members.count else { return nil }
+    return members
+  }
+}
+
+/// A cursor over JSON bytes. The session decoder also reads nodes and edges
+/// with it directly, without building a document.
+struct _Reader {
   let bytes: UnsafeBufferPointer<UInt8>
   let maxDepth: Int
   var i = 0

@@ -26,24 +26,35 @@ public enum SessionCodec {
 
   // MARK: Writing
 
-  public static func encode(_ file: SessionFile) -> String {
+  public static func encode(_ file: SessionFile) -> String { String(decoding: encodeBytes(file), as: UTF8.self) }
+
+  /// The file's bytes (what `encode` gives, as UTF-8).
+  public static func encodeBytes(_ file: SessionFile) -> [UInt8] {
     let s = file.session
     let m = file.metadata
-    // The node and edge lists are most of a large file: write them on both
-    // cores, then splice them into the document.
+    // The node and edge lists and the journal are most of a large file:
+    // write them on both cores, then splice them into the document.
     final class Parts: @unchecked Sendable {
       var nodes = JSONWriter(level: 1)
       var edges = JSONWriter(level: 1)
+      var journal = JSONWriter(level: 1)
     }
     let parts = Parts()
-    let big = s.graph.nodeCount + s.graph.edgeCount > 2000
+    let big = s.graph.nodeCount + s.graph.edgeCount + file.journal.count > 2000
     let work: (Int) -> Void = { part in
-      if part == 0 {
+      if part == 2 {
+        var w = JSONWriter(pretty: true, capacity: 64 + 64 * file.journal.count, level: 1)
+        w.beginArray()
+        for j in file.journal { w.string(j) }
+        w.endArray()
+        parts.journal = w
+      } else if part == 0 {
         var w = JSONWriter(pretty: true, capacity: 64 + 160 * s.graph.edgeCount, level: 1)
+        var scratch: [(key: String, value: AttrValue)] = []
         w.beginArray()
         for e in s.graph.sortedEdges {
           w.beginObject()
-          writeAttributes(e.attrs, &w)
+          writeAttributes(e.attrs, &w, &scratch)
           w.key("from"); w.string(e.from)
           w.key("rel"); w.string(e.rel.rawValue)
           w.key("to"); w.string(e.to)
@@ -53,10 +64,11 @@ public enum SessionCodec {
         parts.edges = w
       } else {
         var w = JSONWriter(pretty: true, capacity: 64 + 240 * s.graph.nodeCount, level: 1)
+        var scratch: [(key: String, value: AttrValue)] = []
         w.beginArray()
         for n in s.graph.sortedNodes {
           w.beginObject()
-          writeAttributes(n.attrs, &w)
+          writeAttributes(n.attrs, &w, &scratch)
           w.key("id"); w.string(n.id)
           w.key("kind"); w.string(n.kind.rawValue)
           w.key("type"); w.string(n.type)
@@ -66,10 +78,10 @@ public enum SessionCodec {
         parts.nodes = w
       }
     }
-    if big { DispatchQueue.concurrentPerform(iterations: 2, execute: work) } else { work(0); work(1) }
+    if big { DispatchQueue.concurrentPerform(iterations: 3, execute: work) } else { work(0); work(1); work(2) }
 
     // Keys in sorted order throughout.
-    var w = JSONWriter(pretty: true, capacity: 4096 + parts.nodes.bytes.count + parts.edges.bytes.count + 64 * file.journal.count)
+    var w = JSONWriter(pretty: true, capacity: 4096 + parts.nodes.bytes.count + parts.edges.bytes.count + parts.journal.bytes.count)
     // The content hash covers the bytes of every content member (not the
     // metadata): written as a placeholder, patched at the end.
     var hashed: [Range<Int>] = []
@@ -100,10 +112,7 @@ public enum SessionCodec {
     hashed.append(mark..<w.bytes.count)
     w.key("format"); w.string(format)
     mark = w.bytes.count
-    w.key("journal")
-    w.beginArray()
-    for j in file.journal { w.string(j) }
-    w.endArray()
+    w.key("journal"); w.raw(parts.journal)
     hashed.append(mark..<w.bytes.count)
     w.key("modified"); w.string(m.modified)
     mark = w.bytes.count
@@ -143,7 +152,7 @@ public enum SessionCodec {
       return h.value
     }
     w.patch(at: hashAt, with: Array(hex16(hash).utf8))
-    return w.text
+    return w.bytes
   }
 
   /// `content_hash`: FNV-1a (64-bit) over the bytes of the content members
@@ -164,10 +173,12 @@ public enum SessionCodec {
     return String(repeating: "0", count: 16 - s.count) + s
   }
 
-  /// FNV-1a over bytes, 8 at a time.
-  struct FNV64 {
-    var value: UInt64 = 0xcbf2_9ce4_8422_2325
-    mutating func add(_ raw: UnsafeRawBufferPointer) {
+  /// FNV-1a over bytes, 8 at a time (with a shift that mixes the high
+  /// bits down): for content hashes and fingerprints of files.
+  public struct FNV64 {
+    public private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+    public init() {}
+    public mutating func add(_ raw: UnsafeRawBufferPointer) {
       let prime: UInt64 = 0x100_0000_01b3
       let words = raw.count / 8
       for k in 0..<words {
@@ -178,11 +189,17 @@ public enum SessionCodec {
     }
   }
 
-  private static func writeAttributes(_ a: [String: AttrValue], _ w: inout JSONWriter) {
+  /// `scratch`: reused from node to node, so sorting allocates nothing.
+  private static func writeAttributes(
+    _ a: [String: AttrValue], _ w: inout JSONWriter, _ scratch: inout [(key: String, value: AttrValue)]
+  ) {
     guard !a.isEmpty else { return }
     w.key("attrs")
     w.beginObject()
-    for (k, v) in a.sorted(by: { $0.key < $1.key }) {
+    scratch.removeAll(keepingCapacity: true)
+    scratch.append(contentsOf: a)
+    scratch.sort { $0.key < $1.key }
+    for (k, v) in scratch {
       w.key(k)
       switch v {
       case .number(let x): w.number(x)
@@ -199,6 +216,16 @@ public enum SessionCodec {
   /// Decodes a session file, checking every part of it against `schema`.
   /// - Throws: `DecodeError` saying what is wrong and where.
   public static func decode(_ text: String, schema: Schema) throws(DecodeError) -> SessionFile {
+    if text.utf8.count > maxBytes {
+      throw DecodeError("file is larger than \(maxBytes >> 20) MiB")
+    }
+    if let file = decodeStreaming(text, schema: schema) { return file }
+    return try decodePlain(text, schema: schema)
+  }
+
+  /// Decodes through a JSON document: the reference way, which also says
+  /// what is wrong with a file (see `decodeStreaming`).
+  @_spi(Testing) public static func decodePlain(_ text: String, schema: Schema) throws(DecodeError) -> SessionFile {
     if text.utf8.count > maxBytes {
       throw DecodeError("file is larger than \(maxBytes >> 20) MiB")
     }
@@ -247,7 +274,11 @@ public enum SessionCodec {
 
   /// Decodes a document of the current version (`migrated`: one that a
   /// migration brought up to it, which carries no content hash yet).
-  static func decodeCurrent(_ top: [String: JSONValue], schema: Schema, migrated: Bool = false) throws(DecodeError) -> SessionFile {
+  /// `graph`: the nodes and edges when they were read already (and `top`
+  /// lacks them).
+  static func decodeCurrent(
+    _ top: [String: JSONValue], schema: Schema, migrated: Bool = false, graph parts: GraphParts? = nil
+  ) throws(DecodeError) -> SessionFile {
     try unknownKeys(top, allowed: topKeys, at: "the top level")
     let meta = SessionMetadata(
       author: try str(top, "author", "the top level", required: false),
@@ -280,31 +311,32 @@ public enum SessionCodec {
 
     // Nodes and edges are read on both cores; an edge's ends are checked
     // against the nodes afterwards, in file order.
-    final class Parts: @unchecked Sendable {
-      var nodes: Result<([Node], [String: Node]), DecodeError> = .failure(DecodeError("not read"))
-      var edges: Result<[Edge], DecodeError> = .failure(DecodeError("not read"))
-    }
-    let parts = Parts()
-    let work: (Int) -> Void = { part in
-      if part == 0 {
-        do throws(DecodeError) { parts.nodes = .success(try decodeNodes(top, schema: schema)) } catch { parts.nodes = .failure(error) }
-      } else {
-        do throws(DecodeError) { parts.edges = .success(try decodeEdges(top, schema: schema)) } catch { parts.edges = .failure(error) }
-      }
-    }
-    let count = (top["nodes"]?.arrayValue?.count ?? 0) + (top["edges"]?.arrayValue?.count ?? 0)
-    if count > 2000 { DispatchQueue.concurrentPerform(iterations: 2, execute: work) } else { work(0); work(1) }
-    let (nodeList, kinds) = try parts.nodes.get()
-    let edgeList = try parts.edges.get()
-    for e in edgeList {
-      func at2() -> String { "edge '\(e.key)'" }
-      guard let a = kinds[e.from] else { throw DecodeError("\(at2()): dangling edge, no node '\(e.from)'") }
-      guard let b = kinds[e.to] else { throw DecodeError("\(at2()): dangling edge, no node '\(e.to)'") }
-      do { try DealGraph.checkEnds(e.rel, a, b) } catch { throw DecodeError("\(at2()): \(error.message)") }
-    }
-
     let graph: DealGraph
-    do { graph = try DealGraph(checkedNodes: nodeList, edges: edgeList) } catch { throw DecodeError(error.message) }
+    if let parts {
+      for e in parts.edges.list {
+        try checkEnds(e, parts.nodes[e.from], parts.nodes[e.to])
+      }
+      do { graph = try DealGraph(nodes: parts.nodes, edges: parts.edges) } catch { throw DecodeError(error.message) }
+    } else {
+      final class Parts: @unchecked Sendable {
+        var nodes: Result<([Node], [String: Node]), DecodeError> = .failure(DecodeError("not read"))
+        var edges: Result<[Edge], DecodeError> = .failure(DecodeError("not read"))
+      }
+      let parts = Parts()
+      let work: (Int) -> Void = { part in
+        if part == 0 {
+          do throws(DecodeError) { parts.nodes = .success(try decodeNodes(top, schema: schema)) } catch { parts.nodes = .failure(error) }
+        } else {
+          do throws(DecodeError) { parts.edges = .success(try decodeEdges(top, schema: schema)) } catch { parts.edges = .failure(error) }
+        }
+      }
+      let count = (top["nodes"]?.arrayValue?.count ?? 0) + (top["edges"]?.arrayValue?.count ?? 0)
+      if count > 2000 { DispatchQueue.concurrentPerform(iterations: 2, execute: work) } else { work(0); work(1) }
+      let (nodeList, kinds) = try parts.nodes.get()
+      let edgeList = try parts.edges.get()
+      for e in edgeList { try checkEnds(e, kinds[e.from], kinds[e.to]) }
+      do { graph = try DealGraph(checkedNodes: nodeList, edges: edgeList) } catch { throw DecodeError(error.message) }
+    }
 
     // Notes.
     var notes: [Note] = []
@@ -354,7 +386,7 @@ public enum SessionCodec {
   static func decodeNodes(_ top: [String: JSONValue], schema: Schema) throws(DecodeError) -> ([Node], [String: Node]) {
     var nodeList: [Node] = []
     var kinds: [String: Node] = [:]
-    var specCache: [String: [String: AttributeSpec]] = [:]
+    var specCache: [SpecSlot: [String: AttributeSpec]] = [:]
     guard case .array(let nodes)? = top["nodes"] ?? .array([]) else { throw DecodeError("\"nodes\" must be an array") }
     if nodes.count > maxNodes { throw DecodeError("more than \(maxNodes) nodes") }
     nodeList.reserveCapacity(nodes.count)
@@ -367,27 +399,51 @@ public enum SessionCodec {
       func at2() -> String { "node '\(id)'" }
       guard DealGraph.isValidID(id) else { throw DecodeError("\(at()): invalid id \"\(id)\"") }
       let kindText = try str(n, "kind", at2())
-      guard let kind = NodeKind(rawValue: kindText) else {
-        throw DecodeError("\(at2()): unknown kind \"\(kindText)\"\(Suggest.clause(for: kindText, in: NodeKind.allCases.map(\.rawValue)))")
+      // (An unknown kind is reported before a missing type.)
+      let type = NodeKind(rawValue: kindText) == nil ? "" : try str(n, "type", at2())
+      let pairs: [String: JSONValue]?
+      switch n["attrs"] {
+      case nil: pairs = nil
+      case .object(let o)?: pairs = o
+      default: throw DecodeError("\(at2()): \"attrs\" must be an object")
       }
-      let type = try str(n, "type", at2())
-      guard schema.types[kind]?.contains(type) == true else {
-        throw DecodeError("\(at2()): unknown \(kind.rawValue) type \"\(type)\"\(Suggest.clause(for: type, in: schema.types[kind] ?? []))")
-      }
-      let slot = kindText + "/" + type
-      let specs: [String: AttributeSpec]
-      if let cached = specCache[slot] { specs = cached } else {
-        specs = Dictionary(schema.attributes(kind: kind, type: type).map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
-        specCache[slot] = specs
-      }
-      let attrs = try attributes(n["attrs"], specs: specs, at: at2())
-      guard kinds[id] == nil else { throw DecodeError("\(at2()): duplicate id") }
-      let node = Node(id: id, kind: kind, type: type, attrs: attrs)
-      kinds[id] = Node(id: id, kind: kind, type: type)
+      let node = try checkedNode(id: id, kind: kindText, type: type, attrs: pairs, schema: schema, specs: &specCache)
+      guard kinds[id] == nil else { throw DecodeError("node '\(id)': duplicate id") }
+      kinds[id] = Node(id: id, kind: node.kind, type: node.type)
       nodeList.append(node)
     }
 
     return (nodeList, kinds)
+  }
+
+  /// Checks one node read from a file: its kind, type and attributes
+  /// against `schema` (the id is known to be well formed; whether it is
+  /// taken is the caller's to check).
+  static func checkedNode(
+    id: String, kind kindText: String, type: String, attrs: (some Sequence<(key: String, value: JSONValue)>)?,
+    schema: Schema, specs specCache: inout [SpecSlot: [String: AttributeSpec]]
+  ) throws(DecodeError) -> Node {
+    func at2() -> String { "node '\(id)'" }
+    guard let kind = NodeKind(rawValue: kindText) else {
+      throw DecodeError("\(at2()): unknown kind \"\(kindText)\"\(Suggest.clause(for: kindText, in: NodeKind.allCases.map(\.rawValue)))")
+    }
+    let slot = SpecSlot(kind: kind, type: type)
+    let specs: [String: AttributeSpec]
+    if let cached = specCache[slot] { specs = cached } else {
+      guard schema.types[kind]?.contains(type) == true else {
+        throw DecodeError("\(at2()): unknown \(kind.rawValue) type \"\(type)\"\(Suggest.clause(for: type, in: schema.types[kind] ?? []))")
+      }
+      specs = Dictionary(schema.attributes(kind: kind, type: type).map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+      specCache[slot] = specs
+    }
+    let values = try attrs.map { a throws(DecodeError) in try attributes(a, specs: specs, at: at2()) } ?? [:]
+    return Node(id: id, kind: kind, type: type, attrs: values)
+  }
+
+  /// The attribute specs of a kind and type of node, looked up once a file.
+  struct SpecSlot: Hashable {
+    var kind: NodeKind
+    var type: String
   }
 
   static func decodeEdges(_ top: [String: JSONValue], schema: Schema) throws(DecodeError) -> [Edge] {
@@ -402,23 +458,50 @@ public enum SessionCodec {
       guard case .object(let e) = ev else { throw DecodeError("\(at()): must be an object") }
       try unknownKeys(e, allowed: edgeKeys, at: at())
       let from = try str(e, "from", at()), relText = try str(e, "rel", at()), to = try str(e, "to", at())
-      guard let rel = Relation(rawValue: relText) else {
-        throw DecodeError("\(at()): unknown relation \"\(relText)\"\(Suggest.clause(for: relText, in: Relation.allCases.map(\.rawValue)))")
+      let pairs: [String: JSONValue]?
+      switch e["attrs"] {
+      case nil: pairs = nil
+      case .object(let o)?: pairs = o
+      default:
+        // (An unknown relation is reported before malformed attributes.)
+        if Relation(rawValue: relText) != nil { throw DecodeError("edge '\(from) \(relText) \(to)': \"attrs\" must be an object") }
+        pairs = nil
       }
-      func at2() -> String { "edge '\(from) \(relText) \(to)'" }
-      if from == to { throw DecodeError("\(at2()): an edge cannot join a node to itself") }
-      let key = EdgeKey(from: from, rel: rel, to: to)
-      guard seen.insert(key).inserted else { throw DecodeError("\(at2()): duplicate edge") }
-      let edgeSpecs: [String: AttributeSpec]
-      if let cached = edgeSpecCache[rel] { edgeSpecs = cached } else {
-        edgeSpecs = Dictionary((schema.edgeAttributes[rel] ?? []).map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
-        edgeSpecCache[rel] = edgeSpecs
-      }
-      let attrs = e["attrs"] == nil ? [:] : try attributes(e["attrs"], specs: edgeSpecs, at: at2())
-      edgeList.append(Edge(key, attrs: attrs))
+      try addEdge(index: i, from: from, rel: relText, to: to, attrs: pairs, schema: schema, specs: &edgeSpecCache, seen: &seen, to: &edgeList)
     }
 
     return edgeList
+  }
+
+  /// Checks that an edge's ends exist (`a`, `b`: the nodes of those ids)
+  /// with the kinds its relation joins.
+  static func checkEnds(_ e: Edge, _ a: Node?, _ b: Node?) throws(DecodeError) {
+    func at2() -> String { "edge '\(e.key)'" }
+    guard let a else { throw DecodeError("\(at2()): dangling edge, no node '\(e.from)'") }
+    guard let b else { throw DecodeError("\(at2()): dangling edge, no node '\(e.to)'") }
+    do { try DealGraph.checkEnds(e.rel, a, b) } catch { throw DecodeError("\(at2()): \(error.message)") }
+  }
+
+  /// Checks one edge read from a file (its relation, ends and attributes;
+  /// not yet whether its ends exist) and adds it to the list.
+  static func addEdge(
+    index i: Int, from: String, rel relText: String, to: String, attrs: (some Sequence<(key: String, value: JSONValue)>)?,
+    schema: Schema, specs edgeSpecCache: inout [Relation: [String: AttributeSpec]], seen: inout Set<EdgeKey>, to edgeList: inout [Edge]
+  ) throws(DecodeError) {
+    guard let rel = Relation(rawValue: relText) else {
+      throw DecodeError("edge \(i + 1): unknown relation \"\(relText)\"\(Suggest.clause(for: relText, in: Relation.allCases.map(\.rawValue)))")
+    }
+    func at2() -> String { "edge '\(from) \(relText) \(to)'" }
+    if from == to { throw DecodeError("\(at2()): an edge cannot join a node to itself") }
+    let key = EdgeKey(from: from, rel: rel, to: to)
+    guard seen.insert(key).inserted else { throw DecodeError("\(at2()): duplicate edge") }
+    let edgeSpecs: [String: AttributeSpec]
+    if let cached = edgeSpecCache[rel] { edgeSpecs = cached } else {
+      edgeSpecs = Dictionary((schema.edgeAttributes[rel] ?? []).map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+      edgeSpecCache[rel] = edgeSpecs
+    }
+    let values = try attrs.map { a throws(DecodeError) in try attributes(a, specs: edgeSpecs, at: at2()) } ?? [:]
+    edgeList.append(Edge(key, attrs: values))
   }
 
   static func str(
@@ -455,13 +538,12 @@ public enum SessionCodec {
     }
   }
 
+  /// Checks the attributes of a node or an edge against their specs.
   static func attributes(
-    _ v: JSONValue?, specs: [String: AttributeSpec], at: @autoclosure () -> String
+    _ o: some Sequence<(key: String, value: JSONValue)>, specs: [String: AttributeSpec], at: @autoclosure () -> String
   ) throws(DecodeError) -> [String: AttrValue] {
-    guard let v else { return [:] }
-    guard case .object(let o) = v else { throw DecodeError("\(at()): \"attrs\" must be an object") }
     var out: [String: AttrValue] = [:]
-    out.reserveCapacity(o.count)
+    out.reserveCapacity(o.underestimatedCount)
     for (k, raw) in o {
       guard let spec = specs[k] else {
         throw DecodeError("\(at()): unknown attribute \"\(k)\"\(Suggest.clause(for: k, in: specs.keys.sorted()))")

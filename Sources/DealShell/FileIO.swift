@@ -17,11 +17,27 @@ enum FileIO {
     if Int(st.st_size) > limit {
       throw DealError(.file, "'\(path)' is too large (\(st.st_size) bytes; the limit is \(limit >> 20) MiB)")
     }
+    // A regular file is mapped and checked as UTF-8 straight into the
+    // string: one copy, no buffer in between (a session can be megabytes).
+    if (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 {
+      let fd = open(path, O_RDONLY | O_CLOEXEC)
+      if fd >= 0 {
+        defer { close(fd) }
+        let size = Int(st.st_size)
+        if let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED {
+          defer { munmap(p, size) }
+          guard let text = String(validating: UnsafeRawBufferPointer(start: p, count: size).bindMemory(to: UInt8.self), as: UTF8.self) else {
+            throw DealError(.file, "cannot read '\(path)': not UTF-8 text")
+          }
+          return text
+        }
+      }
+    }
     guard let data = FileManager.default.contents(atPath: path) else {
       throw DealError(.file, "cannot read '\(path)'")
     }
     guard let text = String(data: data, encoding: .utf8) else {
-      throw DealError(.file, "'\(path)' is not UTF-8 text")
+      throw DealError(.file, "cannot read '\(path)': not UTF-8 text")
     }
     return text
   }
@@ -29,7 +45,14 @@ enum FileIO {
   /// Writes `text` to `path` atomically: a temporary file in the same
   /// folder, fsync, rename over the target, fsync of the folder. A reader
   /// sees the old file or the new one, never a part.
-  static func writeAtomically(_ text: String, to path: String) throws(DealError) {
+  static func writeAtomically(_ bytes: [UInt8], to path: String) throws(DealError) {
+    let result = bytes.withUnsafeBytes { buf -> Result<Void, DealError> in
+      do throws(DealError) { return .success(try writeAtomically(buf, to: path)) } catch { return .failure(error) }
+    }
+    try result.get()
+  }
+
+  static func writeAtomically(_ bytes: UnsafeRawBufferPointer, to path: String) throws(DealError) {
     let dir = (path as NSString).deletingLastPathComponent
     let folder = dir.isEmpty ? "." : dir
     var isDir: ObjCBool = false
@@ -44,17 +67,15 @@ enum FileIO {
     guard fd >= 0 else { throw DealError(.file, "cannot write '\(path)': \(String(cString: strerror(errno)))") }
     var ok = true
     var message = ""
-    var text = text
-    text.withUTF8 { buf in
-      guard let base = buf.baseAddress else { return }
+    if let base = bytes.baseAddress {
       var off = 0
-      while off < buf.count {
-        let n = write(fd, base + off, buf.count - off)
+      while off < bytes.count {
+        let n = write(fd, base + off, bytes.count - off)
         if n < 0 {
           if errno == EINTR { continue }
           ok = false
           message = String(cString: strerror(errno))
-          return
+          break
         }
         off += n
       }
@@ -99,8 +120,8 @@ enum FileIO {
   }
 
   /// The `content_hash` near the top of a session file's text.
-  static func contentHash(in text: String) -> String? {
-    let head = text.utf8.prefix(4096)
+  static func contentHash(in bytes: [UInt8]) -> String? {
+    let head = bytes.prefix(4096)
     guard let r = String(decoding: head, as: UTF8.self).range(of: "\"content_hash\": \"") else { return nil }
     let h = String(decoding: head, as: UTF8.self)[r.upperBound...].prefix(SessionCodec.contentHashPrefix.count + 16)
     return h.count == SessionCodec.contentHashPrefix.count + 16 ? String(h) : nil
@@ -124,17 +145,14 @@ enum FileIO {
   /// words, then over the tail): cheap enough for multi-megabyte files.
   static func fingerprint(_ text: String) -> UInt64 {
     var text = text
-    return text.withUTF8 { buf -> UInt64 in
-      var h: UInt64 = 0xcbf2_9ce4_8422_2325
-      let prime: UInt64 = 0x100_0000_01b3
-      let words = buf.count / 8
-      let raw = UnsafeRawBufferPointer(buf)
-      for k in 0..<words {
-        h = (h ^ raw.loadUnaligned(fromByteOffset: k * 8, as: UInt64.self)) &* prime
-        h ^= h >> 29
-      }
-      for k in (words * 8)..<buf.count { h = (h ^ UInt64(buf[k])) &* prime }
-      return h ^ UInt64(buf.count)
-    }
+    return text.withUTF8 { fingerprint(UnsafeRawBufferPointer($0)) }
+  }
+
+  static func fingerprint(_ bytes: [UInt8]) -> UInt64 { bytes.withUnsafeBytes { fingerprint($0) } }
+
+  static func fingerprint(_ raw: UnsafeRawBufferPointer) -> UInt64 {
+    var h = SessionCodec.FNV64()
+    h.add(raw)
+    return h.value ^ UInt64(raw.count)
   }
 }

@@ -72,6 +72,59 @@ struct GraphTests {
     #expect(throws: DealError.self) { try g.link(Edge(EdgeKey(from: "a", rel: .parentOf, to: "b"))) }
   }
 
+  @Test("nodes and edges sort by id as strings do, whatever the ids' lengths and shared prefixes")
+  func sortOrder() throws {
+    var g = DealGraph()
+    var rng = SplitMix64(seed: 3, stream: 0)
+    let stems = ["a", "abcdefgh", "abcdefg", "abcdefghi", "abcdefghij", "z9", "m-", "m_", "b0"]
+    var ids: [String] = []
+    for stem in stems {
+      for k in 0..<6 {
+        let id = k == 0 ? stem : stem + String(Int(rng.unit() * 1000))
+        if !ids.contains(id) {
+          ids.append(id)
+          try g.add(ids.count % 2 == 0 ? Node(id: id, kind: .entity, type: "spv") : Node(id: id, kind: .facility, type: "term"))
+        }
+      }
+    }
+    for _ in 0..<1600 {
+      let a = ids[Int(rng.unit() * Double(ids.count))], b = ids[Int(rng.unit() * Double(ids.count))]
+      let rel: Relation = rng.unit() < 0.5 ? .crossDefault : .parentOf
+      guard a != b else { continue }
+      try? g.link(Edge(EdgeKey(from: a, rel: rel, to: b)))
+    }
+    #expect(g.sortedIDs == ids.sorted())
+    #expect(g.sortedNodes.map(\.id) == ids.sorted())
+    #expect(g.edgeCount > 100)
+    #expect(g.sortedEdges.map(\.key) == g.edges.keys.sorted())
+  }
+
+  @Test("the one-pass cycle test agrees with walking every edge")
+  func cycleTest() {
+    func keys(_ pairs: [(String, String)]) -> [EdgeKey] { pairs.map { EdgeKey(from: $0.0, rel: .parentOf, to: $0.1) } }
+    #expect(!DealGraph.hasCycle(keys([])))
+    #expect(!DealGraph.hasCycle(keys([("a", "b"), ("b", "c"), ("a", "c")])))  // a diamond's edge, no cycle
+    #expect(!DealGraph.hasCycle(keys([("a", "b"), ("c", "b"), ("d", "c"), ("d", "a")])))
+    #expect(DealGraph.hasCycle(keys([("a", "b"), ("b", "c"), ("c", "a")])))
+    #expect(DealGraph.hasCycle(keys([("x", "y"), ("a", "b"), ("b", "a")])))  // in a second component
+    #expect(DealGraph.hasCycle(keys([("a", "b"), ("b", "c"), ("c", "d"), ("d", "b")])))  // not through the root
+  }
+
+  @Test("a session file with a parent-of cycle is refused, naming the edge that closes it")
+  func cycleInFile() throws {
+    var g = DealGraph()
+    for id in ["a", "b", "c", "d"] { try g.add(Node(id: id, kind: .entity, type: "spv")) }
+    try g.link(Edge(EdgeKey(from: "a", rel: .parentOf, to: "b")))
+    try g.link(Edge(EdgeKey(from: "b", rel: .parentOf, to: "c")))
+    try g.link(Edge(EdgeKey(from: "c", rel: .parentOf, to: "d")))
+    let meta = SessionMetadata(author: "", created: "", modified: "", dealshVersion: "", revision: 1)
+    var text = SessionCodec.encode(SessionFile(session: Session(deal: Deal(start: Month(year: 2025, month: 1)!), graph: g), journal: [], metadata: meta))
+    text = text.replacingOccurrences(of: "\"to\": \"d\"", with: "\"to\": \"a\"")  // c parent-of a
+    #expect(throws: SessionCodec.DecodeError("'a parent-of b' makes a cycle of parent-of")) {
+      try SessionCodec.decode(text, schema: .standard)
+    }
+  }
+
   @Test("copies are independent values (undo snapshots never change)")
   func valueSemantics() throws {
     var g = DealGraph()

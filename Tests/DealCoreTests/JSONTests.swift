@@ -13,6 +13,16 @@ struct JSONTests {
         == #"{"a":[0.3,1e-07,0,2.5e+20,16384],"b":1,"c":{"y":null,"z":true},"d":"q\"\n\u0001"}"#)
   }
 
+  @Test("whole numbers are written digit by digit exactly as the canonical form")
+  func wholeNumbers() {
+    let xs: [Double] = [0, -0.0, 1, -1, 9, 10, -10, 16384, 4e8, 123_456_789_012_345, -999_999_999_999_999, 1e15, 2.5, -0.5, 1e300]
+    for x in xs {
+      var w = JSONWriter(pretty: false)
+      w.number(x)
+      #expect(String(decoding: w.bytes, as: UTF8.self) == JSONValue.format(number: x), "\(x)")
+    }
+  }
+
   @Test("what is written reads back the same")
   func roundTrip() throws {
     let v: JSONValue = ["x": [1, 2.5, "é ✓ 😀", ["k": false]], "empty": [:], "list": []]

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import DealCore
+@_spi(Testing) @testable import DealCore
 
 @Suite("session files")
 struct SessionCodecTests {
@@ -88,6 +88,70 @@ struct SessionCodecTests {
       if !m.contains(reason) { print("\(name): got \(m)") }
       return m.contains(reason)
     }
+  }
+
+  @Test("reading nodes and edges from the bytes gives what the JSON document gives", arguments: [
+    "../../Sessions/neocloud-abl.deal", "../../Sessions/miner-double-leverage.deal", "../../Sessions/datacenter-project-finance.deal",
+  ])
+  func streamingAgrees(example: String) throws {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(example)
+    let text = try String(contentsOf: url, encoding: .utf8)
+    let quick = try #require(SessionCodec.decodeStreaming(text, schema: .standard), "the quick way gave up on \(example)")
+    #expect(quick == (try SessionCodec.decodePlain(text, schema: .standard)))
+  }
+
+  @Test("a large file (read on two threads) comes back the same both ways")
+  func streamingLarge() throws {
+    var s = Session(deal: Deal(start: try #require(Month(year: 2025, month: 1)), horizon: 120))
+    try s.graph.add(Node(id: "root", kind: .entity, type: "sponsor"))
+    for i in 0..<400 {
+      try s.graph.add(Node(id: "e\(i)", kind: .entity, type: "spv", attrs: ["name": .text("SPV \(i) \"quoted\"")]))
+      try s.graph.add(Node(id: "g\(i)", kind: .asset, type: "gpu", attrs: ["units": .number(Double(i + 1)), "unit_cost": .number(30_000.5)]))
+      try s.graph.add(Node(id: "f\(i)", kind: .facility, type: "term", attrs: ["amount": .number(2e7), "floating": .bool(i % 2 == 0)]))
+      try s.graph.link(Edge(EdgeKey(from: "root", rel: .parentOf, to: "e\(i)")))
+      try s.graph.link(Edge(EdgeKey(from: "e\(i)", rel: .owns, to: "g\(i)")))
+      try s.graph.link(Edge(EdgeKey(from: "g\(i)", rel: .pledgedTo, to: "f\(i)"), attrs: ["lien": .number(1)]))
+      if i > 0 { try s.graph.link(Edge(EdgeKey(from: "f\(i)", rel: .crossDefault, to: "f\(i - 1)"))) }
+    }
+    let meta = SessionMetadata(author: "a", created: "c", modified: "m", dealshVersion: "v", revision: 1)
+    let text = SessionCodec.encode(SessionFile(session: s, journal: (0..<500).map { "note \"line \($0)\"" }, metadata: meta))
+    #expect(text.utf8.count > 64 << 10)
+    let plain = try SessionCodec.decodePlain(text, schema: .standard)
+    let quick = try #require(SessionCodec.decodeStreaming(text, schema: .standard))
+    #expect(quick == plain)
+    #expect(quick.session.graph.edges(touching: "root").count == 400)  // a hub's index
+    // A dangling edge deep in a large file: the quick way gives up, the plain way names it.
+    let broken = text.replacingOccurrences(of: "\"to\": \"f398\"", with: "\"to\": \"f999\"")
+    #expect(SessionCodec.decodeStreaming(broken, schema: .standard) == nil)
+    #expect(throws: SessionCodec.DecodeError.self) { try SessionCodec.decode(broken, schema: .standard) }
+  }
+
+  @Test("the quick way reads unusual but valid files alike (escapes, key order, spacing, no attrs) and gives up on broken ones")
+  func streamingEdgeCases() throws {
+    let sample = SessionCodec.encode(try Self.sample())
+    let valid = [
+      sample,
+      sample.replacingOccurrences(of: "\n", with: "").replacingOccurrences(of: "  ", with: ""),  // one line
+      sample.replacingOccurrences(of: "\"Neo\"", with: "\"N\\u00e9o \\\"x\\\"\""),  // escapes in a value
+      sample.replacingOccurrences(of: "\"id\": \"loan\",", with: "\"id\": \"loan\", \"attrs\": {},").replacingOccurrences(of: "\"attrs\": {\n        \"amount\": 400000000,\n        \"floating\": true\n      },", with: ""),
+      sample.replacingOccurrences(of: "\"nodes\": [", with: "\"nodes\" : [ "),
+    ]
+    let broken = [
+      sample.replacingOccurrences(of: "\"id\": \"neo\"", with: "\"id\": \"neo\", \"id\": \"neo\""),  // a key twice
+      sample.replacingOccurrences(of: "\"floating\": true", with: "\"floating\": true, \"floating\": true"),
+      sample.replacingOccurrences(of: "\"floating\": true", with: "\"floating\": null"),
+      sample.replacingOccurrences(of: "\"lien\": 2", with: "\"lien\": [2]"),
+      sample.replacingOccurrences(of: "\"version\": 2", with: "\"version\": 1"),  // older: migrated the plain way
+      sample.replacingOccurrences(of: "\"kind\": \"asset\"", with: "\"kind\": \"asset\", \"extra\": 1"),
+      sample + "x",
+    ]
+    for text in valid.dropFirst() + broken.dropLast() { #expect(text != sample, "a fragment to replace is missing") }
+    for text in valid {
+      let plain = try SessionCodec.decodePlain(text, schema: .standard)
+      let quick = try #require(SessionCodec.decodeStreaming(text, schema: .standard))
+      #expect(quick == plain)
+    }
+    for text in broken { #expect(SessionCodec.decodeStreaming(text, schema: .standard) == nil) }
   }
 
   @Test("a file over the size cap is refused before parsing")

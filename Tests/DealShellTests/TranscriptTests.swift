@@ -61,8 +61,8 @@ struct TranscriptTests {
     let root = TestShell.repositoryRoot
     let saved = FileManager.default.currentDirectoryPath
     // Transcripts name files relative to the repository root.
-    FileManager.default.changeCurrentDirectoryPath(root)
-    defer { FileManager.default.changeCurrentDirectoryPath(saved) }
+    #expect(FileManager.default.changeCurrentDirectoryPath(root))
+    defer { _ = FileManager.default.changeCurrentDirectoryPath(saved) }
     let t = TestShell(env: ["DEALSH_SESSIONS": "Sessions"])
     t.shell.variables["TMP"] = t.folder
     let text = try String(contentsOfFile: root + "/" + file, encoding: .utf8)

@@ -276,7 +276,7 @@ extension Shell {
         dealshVersion: DealshVersion.current, revision: (metadata?.revision ?? 0) + 1)
     }
     if metadata == nil { meta.created = now }
-    let text = SessionCodec.encode(SessionFile(session: session, journal: journal, metadata: meta))
+    let text = SessionCodec.encodeBytes(SessionFile(session: session, journal: journal, metadata: meta))
     try FileIO.writeAtomically(text, to: target)
     markSaved(
       path: target, metadata: meta,
