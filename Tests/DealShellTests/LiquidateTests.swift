@@ -75,6 +75,29 @@ struct LiquidateTests {
     }
   }
 
+  @Test("months to liquidate count the sales a facility is paid from: its collateral, a guarantor's assets, the estate")
+  func monthsFromEstateAndGuarantor() {
+    // An unsecured loan to co is repaid from co's unpledged fleet (4,000
+    // units at 500 a month: 8 months); a loan to an empty SPV guaranteed
+    // by co is paid by co from the same fleet.
+    let t = deal(
+      units: 4000,
+      extra: [
+        "add facility unsec type=term amount=$1m rate=8% term=48 borrower=co",
+        "add entity spv type=spv",
+        "add facility guaranteed type=term amount=$1m rate=8% term=48 borrower=spv",
+        "link co guarantees guaranteed",
+      ])
+    let j = t.json("liquidate unsec guaranteed at=6 depth=500 --json")
+    for id in ["unsec", "guaranteed"] {
+      let f = j["facilities"]?[id]
+      #expect(num(f, "recovery_rate") == 1, "\(id)")
+      #expect(num(f, "months_to_liquidate") == 8, "\(id) is paid when the fleet is sold")
+    }
+    #expect(num(j["facilities"]?["unsec"], "from_unsecured") > 0)
+    #expect(num(j["facilities"]?["guaranteed"], "from_guarantors") > 0)
+  }
+
   @Test("a deeper market recovers at least as much and sells faster; months ≈ units / depth")
   func depth() {
     let t = deal(

@@ -6,7 +6,7 @@
 import DealShell
 import Foundation
 
-nonisolated(unsafe) let target = ProcessInfo.processInfo.environment["DEALSH_FUZZ_TARGET"] ?? "lexer"
+let target = ProcessInfo.processInfo.environment["DEALSH_FUZZ_TARGET"] ?? "lexer"
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

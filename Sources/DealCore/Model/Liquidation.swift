@@ -349,6 +349,9 @@ public final class LiquidationWorkspace {
   public let fromUnsecured: UnsafeMutableBufferPointer<Double>
   /// Taken out at a sale without being in default (ranked ahead).
   public let repaidAtSale: UnsafeMutableBufferPointer<Double>
+  /// Months until the last sale that paid the facility anything: its
+  /// collateral's, and the sales that fed the guarantors and estates it
+  /// recovered from.
   public let months: UnsafeMutableBufferPointer<Int>
   /// Per asset: net proceeds (0 when not sold) and whether it was sold.
   public let assetProceeds: UnsafeMutableBufferPointer<Double>
@@ -371,6 +374,9 @@ public final class LiquidationWorkspace {
   let owed: UnsafeMutableBufferPointer<Double>  // per facility, during distribution
   let pool: UnsafeMutableBufferPointer<Double>  // per entity: free assets
   let estate: UnsafeMutableBufferPointer<Double>  // per entity: surplus of its sold pledged assets
+  let assetMonths: UnsafeMutableBufferPointer<Int>  // per asset: months its sale takes
+  let poolMonths: UnsafeMutableBufferPointer<Int>  // per entity: months until its free assets are sold
+  let estateMonths: UnsafeMutableBufferPointer<Int>  // per entity: months until its estate is realised
   let failed: UnsafeMutableBufferPointer<Bool>  // guarantors that could not pay
   let demand: UnsafeMutableBufferPointer<Double>  // per asset, at one lien level
   let want: UnsafeMutableBufferPointer<Double>  // per facility × asset, at one lien level
@@ -396,6 +402,9 @@ public final class LiquidationWorkspace {
     entityInDefault = cacheLineBuffer(ne, false)
     pool = cacheLineBuffer(ne, 0)
     estate = cacheLineBuffer(ne, 0)
+    assetMonths = cacheLineBuffer(na, 0)
+    poolMonths = cacheLineBuffer(ne, 0)
+    estateMonths = cacheLineBuffer(ne, 0)
     failed = cacheLineBuffer(ne, false)
     totals = cacheLineBuffer(2, 0)
     chainBuffer = cacheLineBuffer(nf, 0)
@@ -408,7 +417,7 @@ public final class LiquidationWorkspace {
       b.deallocate()
     }
     for b in [inDefault, assetSold, entityInDefault, failed] { b.deallocate() }
-    months.deallocate()
+    for b in [months, assetMonths, poolMonths, estateMonths] { b.deallocate() }
     chainBuffer.deallocate()
     causeBuffer.deallocate()
     counts.deallocate()
@@ -441,6 +450,9 @@ public final class LiquidationWorkspace {
     assetSold.update(repeating: false)
     entityInDefault.update(repeating: false)
     months.update(repeating: 0)
+    assetMonths.update(repeating: 0)
+    poolMonths.update(repeating: 0)
+    estateMonths.update(repeating: 0)
     counts[0] = 0
   }
 }
@@ -500,12 +512,11 @@ public enum LiquidationEngine {
         sell = ws.entityInDefault[a.owner] || isCalledGuarantor(a.owner, plan, ws)
       }
       guard sell else { continue }
-      var net = 0.0
+      var net = 0.0, saleMonths = 0
       switch a.kind {
       case .gpu:
         net = a.proceeds.isEmpty ? 0 : a.proceeds[d - 1]
-        let stop = a.stopMonth.isEmpty ? 0 : a.stopMonth[d - 1]
-        for (f, _) in a.liens where ws.inDefault[f] { ws.months[f] = max(ws.months[f], stop) }
+        saleMonths = a.stopMonth.isEmpty ? 0 : a.stopMonth[d - 1]
       case .crypto:
         var amount = a.amount
         for (f, _) in a.liens where input.coinsSold[f] > 0 {
@@ -515,7 +526,7 @@ public enum LiquidationEngine {
         }
         let value = amount * a.price * (a.btc ? input.btcFactor : input.ethFactor)
         net = value * (1 - p.cryptoSlippage(value: value)) / (1 + rm)
-        for (f, _) in a.liens where ws.inDefault[f] { ws.months[f] = max(ws.months[f], 1) }
+        saleMonths = 1
       case .cash:
         net = a.amount
         if let reserves = input.reserves, let f = a.liens.first?.facility {
@@ -527,8 +538,15 @@ public enum LiquidationEngine {
       }
       ws.assetSold[i] = true
       ws.assetProceeds[i] = net
+      ws.assetMonths[i] = saleMonths
       ws.totals[0] += net
-      if pledged { ws.remaining[i] = net } else if a.owner >= 0 { ws.pool[a.owner] += net }
+      if pledged {
+        ws.remaining[i] = net
+        for (f, _) in a.liens where ws.inDefault[f] { ws.months[f] = max(ws.months[f], saleMonths) }
+      } else if a.owner >= 0 {
+        ws.pool[a.owner] += net
+        ws.poolMonths[a.owner] = max(ws.poolMonths[a.owner], saleMonths)
+      }
     }
     // What guarantors already paid in the waterfall is gone: their free
     // assets are worth that much less (each in proportion to its proceeds).
@@ -579,7 +597,10 @@ public enum LiquidationEngine {
     }
     // The surplus of sold assets goes to their owners' estates.
     for (i, a) in plan.assets.enumerated() where ws.assetSold[i] && !a.liens.isEmpty && ws.remaining[i] > 0 {
-      if a.owner >= 0 { ws.estate[a.owner] += ws.remaining[i] }
+      if a.owner >= 0 {
+        ws.estate[a.owner] += ws.remaining[i]
+        ws.estateMonths[a.owner] = max(ws.estateMonths[a.owner], ws.assetMonths[i])
+      }
       ws.remaining[i] = 0
     }
     // 3. Guarantors, from their free assets.
@@ -597,6 +618,7 @@ public enum LiquidationEngine {
         ws.owed[f] -= pay
         ws.fromGuarantors[f] += pay
         ws.totals[1] += pay
+        if pay > 0.005 { ws.months[f] = max(ws.months[f], ws.poolMonths[g]) }
       }
       ws.pool[g] -= paid
       if paid < called - 0.005, !ws.failed[g], plan.borrows[g].contains(where: { !ws.inDefault[$0] }) {
@@ -610,6 +632,7 @@ public enum LiquidationEngine {
     // estate (structural subordination).
     for e in plan.bottomUp where ws.entityInDefault[e] {
       var available = ws.estate[e] + ws.pool[e]
+      let realised = max(ws.estateMonths[e], ws.poolMonths[e])
       var claims = 0.0
       for f in plan.borrows[e] where ws.inDefault[f] { claims += ws.owed[f] }
       if claims > 0.005, available > 0 {
@@ -620,12 +643,14 @@ public enum LiquidationEngine {
           ws.fromUnsecured[f] += pay
           ws.totals[1] += pay
           available -= pay
+          if pay > 0.005 { ws.months[f] = max(ws.months[f], realised) }
         }
       }
       ws.estate[e] = 0
       ws.pool[e] = max(0, available)
       if let parent = plan.parentOf[e], ws.entityInDefault[parent] {
         ws.estate[parent] += ws.pool[e]
+        if ws.pool[e] > 0 { ws.estateMonths[parent] = max(ws.estateMonths[parent], realised) }
         ws.pool[e] = 0
       }
     }
