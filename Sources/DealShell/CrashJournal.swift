@@ -131,8 +131,10 @@ extension Shell {
 
 /// `recover`: restores the changes of a session that died.
 enum RecoverCommand {
-  static func spec(_ shell: Shell) -> CommandSpec {
-    CommandSpec(
+  static func spec(_ owner: Shell) -> CommandSpec {
+      // The spec lives in the shell's registry: hold the shell unowned.
+      unowned let shell = owner
+return CommandSpec(
       name: "recover", abstract: "restore the unsaved changes of a session that ended (crash, kill -9, lost terminal)",
       usage: "recover [--discard]",
       discussion: """

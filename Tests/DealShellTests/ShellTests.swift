@@ -23,6 +23,19 @@ struct ShellTests {
     #expect(t.shell.journal == journal)
   }
 
+  @Test("a shell is freed when its last user lets go (its commands hold it unowned), with its session")
+  func shellIsFreed() throws {
+    weak var shell: Shell?
+    do {
+      let t = TestShell()
+      t.buildSampleDeal()
+      for c in ["save", "open sample", "undo", "history", "help", "plugins", "timer on", "depreciate", "waterfall", "liquidate"] { _ = t.run(c) }
+      shell = t.shell
+      #expect(shell != nil)
+    }
+    #expect(shell == nil, "a reference cycle keeps the shell and its session alive")
+  }
+
   @Test("undo and redo step through every change")
   func undoRedo() throws {
     let t = TestShell()

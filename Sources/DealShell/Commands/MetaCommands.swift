@@ -5,8 +5,10 @@ import DealPluginAPI
 enum MetaCommands {
   static func all(_ shell: Shell) -> [CommandSpec] { [help(shell), plugins(shell), plugin(shell), letVariable(shell), timer(shell), quit(shell)] }
 
-  static func help(_ shell: Shell) -> CommandSpec {
-    CommandSpec(
+  static func help(_ owner: Shell) -> CommandSpec {
+      // The spec lives in the shell's registry: hold the shell unowned.
+      unowned let shell = owner
+return CommandSpec(
       name: "help", abstract: "list the commands, or show one command, kind, type or the relations",
       usage: "help [COMMAND|KIND|TYPE|relations]",
       examples: ["help", "help add", "help gpu", "help facility", "help relations"],
@@ -27,8 +29,10 @@ enum MetaCommands {
     }
   }
 
-  static func plugins(_ shell: Shell) -> CommandSpec {
-    CommandSpec(
+  static func plugins(_ owner: Shell) -> CommandSpec {
+      // The spec lives in the shell's registry: hold the shell unowned.
+      unowned let shell = owner
+return CommandSpec(
       name: "plugins", abstract: "list the loaded plugins with their versions and commands",
       usage: "plugins", examples: ["plugins", "plugins --json"], tabular: true
     ) { inv, _ in
@@ -50,8 +54,10 @@ enum MetaCommands {
       csv: { (["plugin", "version", "commands"], rows) })
   }
 
-  static func plugin(_ shell: Shell) -> CommandSpec {
-    CommandSpec(
+  static func plugin(_ owner: Shell) -> CommandSpec {
+      // The spec lives in the shell's registry: hold the shell unowned.
+      unowned let shell = owner
+return CommandSpec(
       name: "plugin", abstract: "load a plugin from a shared library, or list the loaded ones",
       usage: "plugin load PATH | plugin ls",
       discussion: """
@@ -81,8 +87,10 @@ enum MetaCommands {
     }
   }
 
-  static func timer(_ shell: Shell) -> CommandSpec {
-    CommandSpec(
+  static func timer(_ owner: Shell) -> CommandSpec {
+      // The spec lives in the shell's registry: hold the shell unowned.
+      unowned let shell = owner
+return CommandSpec(
       name: "timer", abstract: "show each command's time (on) or not (off)",
       usage: "timer [on|off]",
       discussion: "With the timer on, a line 'time: 12.3 ms (waterfall)' follows each command, on the error stream.",
@@ -101,8 +109,10 @@ enum MetaCommands {
     }
   }
 
-  static func letVariable(_ shell: Shell) -> CommandSpec {
-    CommandSpec(
+  static func letVariable(_ owner: Shell) -> CommandSpec {
+      // The spec lives in the shell's registry: hold the shell unowned.
+      unowned let shell = owner
+return CommandSpec(
       name: "let", abstract: "set a script variable ($NAME), or list them",
       usage: "let [NAME=VALUE ...]",
       discussion: "Variables are replaced in later lines wherever $NAME or ${NAME} appears outside single quotes. They belong to the shell, not to the session.",
@@ -119,8 +129,10 @@ enum MetaCommands {
     }
   }
 
-  static func quit(_ shell: Shell) -> CommandSpec {
-    CommandSpec(
+  static func quit(_ owner: Shell) -> CommandSpec {
+      // The spec lives in the shell's registry: hold the shell unowned.
+      unowned let shell = owner
+return CommandSpec(
       name: "quit", aliases: ["exit"], abstract: "leave dealsh (asks first if changes are unsaved)",
       usage: "quit [--force]", examples: ["quit"],
       flags: [FlagSpec("force", help: "do not ask about unsaved changes")], effects: .controlsShell

@@ -18,8 +18,10 @@ enum SessionCommands {
     }
   }
 
-  static func new(_ shell: Shell) -> CommandSpec {
-    CommandSpec(
+  static func new(_ owner: Shell) -> CommandSpec {
+      // The spec lives in the shell's registry: hold the shell unowned.
+      unowned let shell = owner
+return CommandSpec(
       name: "new", abstract: "start an empty session (asks first if changes are unsaved)",
       usage: "new [TITLE] [--force]", examples: ["new", "new \"Miner refinancing\""],
       flags: [FlagSpec("force", help: "do not ask about unsaved changes")], effects: .controlsShell
@@ -38,8 +40,10 @@ enum SessionCommands {
     }
   }
 
-  static func save(_ shell: Shell) -> CommandSpec {
-    CommandSpec(
+  static func save(_ owner: Shell) -> CommandSpec {
+      // The spec lives in the shell's registry: hold the shell unowned.
+      unowned let shell = owner
+return CommandSpec(
       name: "save", abstract: "write the session to a .deal file (atomically)",
       usage: "save [PATH] [--force]",
       discussion: """
@@ -61,8 +65,10 @@ enum SessionCommands {
     }
   }
 
-  static func open(_ shell: Shell) -> CommandSpec {
-    CommandSpec(
+  static func open(_ owner: Shell) -> CommandSpec {
+      // The spec lives in the shell's registry: hold the shell unowned.
+      unowned let shell = owner
+return CommandSpec(
       name: "open", abstract: "read a session from a .deal file (never runs anything in it)",
       usage: "open PATH",
       discussion: "A bare name resolves in the sessions folder. The file is checked completely before the session in memory is replaced.",
@@ -85,8 +91,10 @@ enum SessionCommands {
     }
   }
 
-  static func sessions(_ shell: Shell) -> CommandSpec {
-    CommandSpec(
+  static func sessions(_ owner: Shell) -> CommandSpec {
+      // The spec lives in the shell's registry: hold the shell unowned.
+      unowned let shell = owner
+return CommandSpec(
       name: "sessions", abstract: "list the saved sessions in the sessions folder, newest first",
       usage: "sessions", examples: ["sessions", "sessions --csv sessions.csv"], tabular: true
     ) { inv, ctx in
@@ -121,8 +129,10 @@ enum SessionCommands {
     }
   }
 
-  static func undo(_ shell: Shell) -> CommandSpec {
-    CommandSpec(
+  static func undo(_ owner: Shell) -> CommandSpec {
+      // The spec lives in the shell's registry: hold the shell unowned.
+      unowned let shell = owner
+return CommandSpec(
       name: "undo", abstract: "step back one change", usage: "undo", examples: ["undo"], effects: .controlsShell
     ) { inv, _ in
       try inv.noExtraPositionals(after: 0, usage: "undo")
@@ -131,8 +141,10 @@ enum SessionCommands {
     }
   }
 
-  static func redo(_ shell: Shell) -> CommandSpec {
-    CommandSpec(
+  static func redo(_ owner: Shell) -> CommandSpec {
+      // The spec lives in the shell's registry: hold the shell unowned.
+      unowned let shell = owner
+return CommandSpec(
       name: "redo", abstract: "step forward one undone change", usage: "redo", examples: ["redo"], effects: .controlsShell
     ) { inv, _ in
       try inv.noExtraPositionals(after: 0, usage: "redo")
@@ -141,8 +153,10 @@ enum SessionCommands {
     }
   }
 
-  static func history(_ shell: Shell) -> CommandSpec {
-    CommandSpec(
+  static func history(_ owner: Shell) -> CommandSpec {
+      // The spec lives in the shell's registry: hold the shell unowned.
+      unowned let shell = owner
+return CommandSpec(
       name: "history", abstract: "the commands that built this session (its journal)",
       usage: "history", examples: ["history"], effects: .reads
     ) { inv, _ in
@@ -154,8 +168,10 @@ enum SessionCommands {
     }
   }
 
-  static func source(_ shell: Shell) -> CommandSpec {
-    CommandSpec(
+  static func source(_ owner: Shell) -> CommandSpec {
+      // The spec lives in the shell's registry: hold the shell unowned.
+      unowned let shell = owner
+return CommandSpec(
       name: "source", abstract: "run a script inside the current session",
       usage: "source SCRIPT",
       discussion: "Each command of the script is a change of its own (undo steps back one). The script stops at its first error, which names file:line.",
@@ -175,8 +191,10 @@ enum SessionCommands {
     }
   }
 
-  static func diff(_ shell: Shell) -> CommandSpec {
-    CommandSpec(
+  static func diff(_ owner: Shell) -> CommandSpec {
+      // The spec lives in the shell's registry: hold the shell unowned.
+      unowned let shell = owner
+return CommandSpec(
       name: "diff", abstract: "what changed between this session (or A) and B: deal, nodes, edges, attributes",
       usage: "diff [PATH_A] PATH_B",
       discussion: "With one path, compares the session in memory (before) with the file (after). Bare names resolve in the sessions folder.",
