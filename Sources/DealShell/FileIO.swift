@@ -17,16 +17,28 @@ enum FileIO {
     if Int(st.st_size) > limit {
       throw DealError(.file, "'\(path)' is too large (\(st.st_size) bytes; the limit is \(limit >> 20) MiB)")
     }
-    // A regular file is mapped and checked as UTF-8 straight into the
-    // string: one copy, no buffer in between (a session can be megabytes).
+    // A regular file is read in one go and checked as UTF-8 into the
+    // string (not mapped: a file truncated while mapped would crash the
+    // reader with SIGBUS).
     if (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 {
       let fd = open(path, O_RDONLY | O_CLOEXEC)
       if fd >= 0 {
         defer { close(fd) }
         let size = Int(st.st_size)
-        if let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED {
-          defer { munmap(p, size) }
-          guard let text = String(validating: UnsafeRawBufferPointer(start: p, count: size).bindMemory(to: UInt8.self), as: UTF8.self) else {
+        var complete = false
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buf, count in
+          var off = 0
+          while off < size {
+            let n = Glibc.read(fd, buf.baseAddress! + off, size - off)
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { break }
+            off += n
+          }
+          count = off
+          complete = off == size
+        }
+        if complete {
+          guard let text = String(validating: bytes, as: UTF8.self) else {
             throw DealError(.file, "cannot read '\(path)': not UTF-8 text")
           }
           return text
