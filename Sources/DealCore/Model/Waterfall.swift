@@ -541,10 +541,9 @@ public enum WaterfallEngine {
             value -= need
             log.note(m, facs[f].id, "margin call", "coins sold to repay \(Format.money(need))")
           } else {
-            let ltv = value > 0 ? Format.percent(balance[f] / value, maxDecimals: 0) : "∞"
             recordDefault(
               f, m, kind: "margin call default",
-              detail: "pledged coins worth \(Format.money(coinValue)) cannot cure LTV \(ltv)",
+              detail: "pledged coins worth \(Format.money(coinValue)) cannot cure LTV \(ltvText(balance[f], value, decimals: 0))",
               facilities: facs, crossDefaults: plan.crossDefaults, balance: balance, defaulted: defaulted,
               defaultAt: defaultAt, loss: loss, log: &log)
             continue
@@ -554,8 +553,7 @@ public enum WaterfallEngine {
         // covenant of a secured facility.
         if let maxLTV = facs[f].maxLTV, !ltvBreached[f], value > 0 ? balance[f] / value > maxLTV : plan.isSecured(f) {
           ltvBreached[f] = true
-          let ltv = value > 0 ? Format.percent(balance[f] / value, maxDecimals: 1) : "∞"
-          log.note(m, facs[f].id, "ltv", "LTV \(ltv) above \(Format.percent(maxLTV))")
+          log.note(m, facs[f].id, "ltv", "LTV \(ltvText(balance[f], value, decimals: 1)) above \(Format.percent(maxLTV))")
         }
       }
 
@@ -706,6 +704,13 @@ public enum WaterfallEngine {
       if keepText { breaches.append(Breach(month: m, facility: facility, kind: kind, detail: detail())) }
       if firstBreach == nil { firstBreach = m }
     }
+  }
+
+  /// An LTV for a breach's text ("∞" without collateral value). Called
+  /// only inside the log's autoclosures, so a Monte Carlo path formats no
+  /// text.
+  static func ltvText(_ balance: Double, _ value: Double, decimals: Int) -> String {
+    value > 0 ? Format.percent(balance / value, maxDecimals: decimals) : "∞"
   }
 
   /// Records a default and spreads it along cross-default edges, in order.
