@@ -62,8 +62,8 @@ public struct DepreciatePlugin: DealPlugin {
       flags: [
         FlagSpec("monthly", help: "one row per month instead of per year-end"),
         FlagSpec("chart", help: "draw market value against time"),
-        FlagSpec("csv", value: "FILE", help: "write the monthly table as CSV"),
-      ]
+      ],
+      tabular: true
     ) { inv, ctx in
       try run(inv, &ctx)
     }
@@ -186,21 +186,20 @@ public struct DepreciatePlugin: DealPlugin {
       }
       return lines.joined(separator: "\n")
     }
-    var files: [String] = []
-    if let path = inv.flags["csv"] {
+    // --csv (written by the shell): the monthly table, book and market value of each asset.
+    let start = s.deal.start
+    let table = { () -> (header: [String], rows: [[String]]) in
       var header = ["month", "date"]
       for c in curves { header += ["\(c.id)_book_usd", "\(c.id)_market_usd"] }
       header.append("total_market_usd")
-      let csvRows = (1...horizon).map { m -> [String] in
-        var r = [String(m), (s.deal.start + (m - 1)).description]
+      let rows = (1...horizon).map { m -> [String] in
+        var r = [String(m), (start + (m - 1)).description]
         for c in curves { r += [CSV.number(c.book[m - 1]), CSV.number(c.market[m - 1])] }
         r.append(CSV.number(total[m - 1]))
         return r
       }
-      try CSV.write(CSV.text(header: header, rows: csvRows), to: path)
-      files.append(path)
+      return (header, rows)
     }
-    let note = files.map { "\nwrote \(horizon) months to '\($0)'" }.joined()
-    return CommandOutput(text: makeText() + note, json: makeJSON(), files: files)
+    return CommandOutput(text: makeText(), json: makeJSON(), csv: table)
   }
 }

@@ -52,8 +52,8 @@ public struct LiquidatePlugin: DealPlugin {
         + Scenario.keys.map { OptionSpec($0.name, "CHANGE", help: "stress: " + $0.help + " (\($0.example))") },
       flags: [
         FlagSpec("chart", help: "draw each facility's recovery against market depth"),
-        FlagSpec("csv", value: "FILE", help: "write the recoveries table as CSV"),
-      ]
+      ],
+      tabular: true
     ) { inv, ctx in
       try run(inv, &ctx)
     }
@@ -162,15 +162,8 @@ public struct LiquidatePlugin: DealPlugin {
         depthCurve.append((p.depth, shown.map { f in input.claims[f] > 0.005 ? w.recovered(f) / input.claims[f] : nil }))
       }
     }
-    var files: [String] = []
-    if let path = inv.flags["csv"] {
-      try CSV.write(report.csv(), to: path)
-      files.append(path)
-    }
     let terminal = ctx.terminal
-    return CommandOutput(
-      text: report.text(depthCurve: depthCurve, terminal: terminal) + files.map { "\nwrote \(shown.count) facilities to '\($0)'" }.joined(),
-      json: report.json(), files: files)
+    return CommandOutput(text: report.text(depthCurve: depthCurve, terminal: terminal), json: report.json(), csv: report.csv)
   }
 
   /// `at=`: nil for the waterfall's default month, else a deal month.

@@ -152,7 +152,8 @@ struct LiquidationReport {
     ]
   }
 
-  func csv() -> String {
+  /// The recoveries table for `--csv`.
+  func csv() -> (header: [String], rows: [[String]]) {
     let header = ["facility", "claim_usd", "from_collateral_usd", "from_guarantors_usd", "from_unsecured_usd", "recovery_rate", "loss_usd", "months_to_liquidate"]
     let rows = shown.map { f in
       [
@@ -160,6 +161,6 @@ struct LiquidationReport {
         CSV.number(ws.fromUnsecured[f]), rate(f).map { CSV.number($0, decimals: 4) } ?? "", CSV.number(loss(f)), String(ws.months[f]),
       ]
     }
-    return CSV.text(header: header, rows: rows)
+    return (header, rows)
   }
 }

@@ -87,17 +87,13 @@ enum GridSolve {
       "col_key": colKey.map { .string($0) } ?? .null, "cols": .array(colKey == nil ? [] : cols.map { .number($0) }),
       "values": .array(values.map { .array($0.map { JSONValue.optional($0) }) }),
     ]
-    var files: [String] = []
-    if let path = inv.flags["csv"] {
-      let header = ["\(rowKey)\\\(colKey ?? metricName)"] + (colKey == nil ? [metricName] : cols.map { JSONValue.format(number: $0) })
-      let csvRows = zip(rows, values).map { r, line in [JSONValue.format(number: r)] + line.map { $0.map { CSV.number($0, decimals: 4) } ?? "" } }
-      try CSV.write(CSV.text(header: header, rows: csvRows), to: path)
-      files.append(path)
-    }
     let style = ctx.terminal.color
     let text = heatMap(metricName, rowKey: rowKey, rows: rows, colKey: colKey, cols: cols, values: values, color: style)
-      + files.map { "\nwrote the grid to '\($0)'" }.joined()
-    return CommandOutput(text: text, json: json, files: files)
+    return CommandOutput(text: text, json: json) {
+      // A row per value of the first key, a column per value of the second.
+      let header = ["\(rowKey)\\\(colKey ?? metricName)"] + (colKey == nil ? [metricName] : cols.map { JSONValue.format(number: $0) })
+      return (header, zip(rows, values).map { r, line in [JSONValue.format(number: r)] + line.map { $0.map { CSV.number($0, decimals: 4) } ?? "" } })
+    }
   }
 
   /// Whether a larger value of the metric is better for the lender.
@@ -240,17 +236,12 @@ enum GridSolve {
     }
     var t = TextTable([key2.uppercased(), "BREAKEVEN \(key.uppercased())"], aligns: [.right, .right])
     for (v2, x) in points { t.add([label(key2, v2), x.map { label(key, $0) } ?? "never"]) }
-    var wrote = ""
-    if let path = inv.flags["csv"] {
-      let rows = points.map { [CSV.number($0.0, decimals: 6), $0.1.map { CSV.number($0, decimals: 6) } ?? ""] }
-      try CSV.write(CSV.text(header: [key2, "breakeven_" + key], rows: rows), to: path)
-      wrote = "\nwrote the frontier to '\(path)'"
-    }
     return CommandOutput(
-      text: "'\(target.text)': breakeven \(key) for each \(key2)\n\n" + t.render() + wrote,
+      text: "'\(target.text)': breakeven \(key) for each \(key2)\n\n" + t.render(),
       json: [
         "target": .string(target.text), "key": .string(key), "key2": .string(key2),
         "frontier": .array(points.map { ["key2_value": .number($0.0), "breakeven": .optional($0.1)] }),
-      ])
+      ]
+    ) { ([key2, "breakeven_" + key], points.map { [CSV.number($0.0, decimals: 6), $0.1.map { CSV.number($0, decimals: 6) } ?? ""] }) }
   }
 }

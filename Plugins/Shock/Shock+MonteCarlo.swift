@@ -78,19 +78,16 @@ enum MonteCarloCommand {
     let elapsed = clock.now - started
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     var output = report(run, plan: plan, model: model, seed: seed, threads: threads, factors: factors, seconds: seconds, terminal: ctx.terminal)
-    if let path = inv.flags["csv"] {
+    let json = output.json
+    output.csv = {
       // The facilities' table, plain numbers, from the JSON the run gave.
-      let json = output.json
       let header = ["facility", "coupon", "spread", "pd", "expected_loss_usd", "expected_loss_rate", "loss_q95_usd", "loss_q99_usd", "fair_spread"]
-      let rows = plan.facilities.map { f -> [String] in
+      return (header, plan.facilities.map { f -> [String] in
         let o = json["facilities"]?[f.id]
         return [f.id] + ["coupon", "spread", "pd", "expected_loss", "expected_loss_rate", "loss_q95", "loss_q99", "fair_spread"].map {
           o?[$0]?.numberValue.map { CSV.number($0, decimals: 6) } ?? ""
         }
-      }
-      try CSV.write(CSV.text(header: header, rows: rows), to: path)
-      let text = output.text
-      output = CommandOutput(text: text + "\nwrote \(rows.count) facilities to '\(path)'", json: json, files: [path])
+      })
     }
     return output
   }

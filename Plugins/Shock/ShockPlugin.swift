@@ -37,8 +37,7 @@ public struct ShockPlugin: DealPlugin {
            OptionSpec("metric", "M", help: "grid: the metric to tabulate (default min_dscr)"),
            OptionSpec("scenario", "NAME", help: "mc: run on top of a named scenario, or base", completion: .scenarios)]
         + MonteCarloCommand.options.map { OptionSpec($0.name, $0.value, help: $0.help) },
-      flags: [FlagSpec("csv", value: "FILE", help: "write the table as CSV (a stress, a grid, the Monte Carlo's facilities)")],
-      effects: .changes
+      effects: .changes, tabular: true
     ) { inv, ctx in
       try Self.checkOptions(inv)
       switch inv.positionals.first {
@@ -71,15 +70,11 @@ public struct ShockPlugin: DealPlugin {
         saved = name
       }
       let described = Scenario.describe(factors)
-      var wrote = ""
-      if let path = inv.flags["csv"] {
-        try CSV.write(ShockReport.csv([("base", base), ("shocked", shocked)]), to: path)
-        wrote = "\nwrote the comparison to '\(path)'"
-      }
       return CommandOutput(
         text: ShockReport.compare([("base", base), ("shocked", shocked)], title: "shock: " + described)
-          + (saved.map { "\nkept as scenario '\($0)' (waterfall scenario=\($0))" } ?? "") + wrote,
-        json: ["base": ShockReport.summary(base), "shocked": ShockReport.summary(shocked), "factors": .object(factors.mapValues { .number($0) })])
+          + (saved.map { "\nkept as scenario '\($0)' (waterfall scenario=\($0))" } ?? ""),
+        json: ["base": ShockReport.summary(base), "shocked": ShockReport.summary(shocked), "factors": .object(factors.mapValues { .number($0) })],
+        csv: { ShockReport.csvTable([("base", base), ("shocked", shocked)]) })
     }
   }
 
@@ -211,11 +206,6 @@ enum ShockReport {
   }
 
   /// The comparison as CSV: one row per metric, one column per run, plain numbers.
-  static func csv(_ runs: [(String, JSONValue)]) -> String {
-    let t = csvTable(runs)
-    return CSV.text(header: t.header, rows: t.rows)
-  }
-
   static func csvTable(_ runs: [(String, JSONValue)]) -> (header: [String], rows: [[String]]) {
     var metrics: [(String, (JSONValue) -> JSONValue?)] = [
       ("min_dscr", { $0["min_dscr"] }), ("avg_dscr", { $0["avg_dscr"] }),

@@ -34,8 +34,8 @@ public struct WaterfallPlugin: DealPlugin {
       flags: [
         FlagSpec("detail", help: "one row per month instead of per year"),
         FlagSpec("chart", value: "dscr|ltv|balance", help: "draw the DSCR, LTV or balance path"),
-        FlagSpec("csv", value: "FILE", help: "write the monthly table as CSV"),
-      ]
+      ],
+      tabular: true
     ) { inv, ctx in
       try run(inv, &ctx)
     }
@@ -55,20 +55,14 @@ public struct WaterfallPlugin: DealPlugin {
     }
     let plan = try WaterfallPlan.compile(s, schema: ctx.schema, marketValues: ctx.host.marketValues(), months: months)
     let r = WaterfallEngine.run(plan, sc)
-    var files: [String] = []
-    if let path = inv.flags["csv"] {
-      try CSV.write(WaterfallReport.csv(r, start: s.deal.start), to: path)
-      files.append(path)
-    }
     let terminal = ctx.terminal
     let detail = inv.has("detail")
     let named = inv.option("scenario") ?? s.activeScenario
     var title = named.flatMap { $0 == "base" ? nil : "scenario '\($0)'" } ?? (factors.isEmpty ? "base case" : "stressed")
     if !factors.isEmpty { title += ": " + Scenario.describe(factors) }
     return CommandOutput(
-      text: WaterfallReport.text(r, plan: plan, start: s.deal.start, title: title, detail: detail, chart: chartKind, terminal: terminal)
-        + files.map { "\nwrote \(months) months to '\($0)'" }.joined(),
-      json: WaterfallReport.json(r), files: files)
+      text: WaterfallReport.text(r, plan: plan, start: s.deal.start, title: title, detail: detail, chart: chartKind, terminal: terminal),
+      json: WaterfallReport.json(r), csv: { [start = s.deal.start] in WaterfallReport.csv(r, start: start) })
   }
 }
 

@@ -37,7 +37,8 @@ enum WaterfallReport {
     ]
   }
 
-  static func csv(_ r: WaterfallResult, start: Month) -> String {
+  /// The monthly table for `--csv`.
+  static func csv(_ r: WaterfallResult, start: Month) -> (header: [String], rows: [[String]]) {
     let header = ["month", "date", "revenue_usd", "opex_usd", "cfads_usd", "debt_service_usd", "dscr", "ltv", "balance_usd", "reserve_usd", "to_equity_usd"]
     let rows = r.periods.map { p in
       [
@@ -46,7 +47,7 @@ enum WaterfallReport {
         CSV.number(p.balance), CSV.number(p.reserve), CSV.number(p.toEquity),
       ]
     }
-    return CSV.text(header: header, rows: rows)
+    return (header, rows)
   }
 
   static func text(

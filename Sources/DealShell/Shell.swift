@@ -186,16 +186,21 @@ public final class Shell {
     cancelBaseline = Interrupts.count
     do {
       var output = try spec.run(invocation, &context)
-      if context.changed, spec.effects == .changes {
-        commit(context.session, journalLine: cmd.rendered)
-      }
-      // --csv FILE for a tabular command that does not write its own.
-      if let path = invocation.flags["csv"], !spec.flags.contains(where: { $0.name == "csv" }), let table = output.csv?() {
+      // --csv FILE for a tabular command that does not write its own;
+      // written before the change is kept, so a file that cannot be
+      // written leaves the session as it was.
+      if let path = invocation.flags["csv"], !spec.flags.contains(where: { $0.name == "csv" }) {
+        guard let table = output.csv?() else {
+          throw DealError(.usage, "'\(cmd.rendered)' prints no table to write as CSV", hint: "'help \(spec.name)' says which forms have one")
+        }
         try CSV.write(CSV.text(header: table.header, rows: table.rows), to: path)
         let before = output
         output = CommandOutput(
           text: before.text + "\nwrote \(table.rows.count) row\(table.rows.count == 1 ? "" : "s") to '\(path)'", json: before.json,
           failed: before.failed, files: before.files + [path], csv: before.csv)
+      }
+      if context.changed, spec.effects == .changes {
+        commit(context.session, journalLine: cmd.rendered)
       }
       return .success(output)
     } catch let e as DealError {

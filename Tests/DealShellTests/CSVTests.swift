@@ -65,4 +65,22 @@ struct CSVTests {
   func notTabular() {
     TestShell().expectRefused("deal --csv x.csv", "unknown flag '--csv'")
   }
+
+  @Test("every plugin's table goes through the shell: one message, no CSV for a form without a table, nothing kept when the file cannot be written")
+  func throughTheShell() throws {
+    let t = TestShell()
+    t.ok("open \(TestShell.repositoryRoot)/Sessions/neocloud-abl.deal")
+    for (command, rows) in [("depreciate", 60), ("waterfall", 60), ("liquidate at=30", 1)] {
+      let out = t.ok("\(command) --csv \(t.folder)/x.csv")
+      #expect(out.hasSuffix("wrote \(rows) row\(rows == 1 ? "" : "s") to '\(t.folder)/x.csv'"), "\(command): \(out)")
+      #expect(try file(t, "x.csv").count == rows + 1, "\(command): a header and \(rows) rows")
+    }
+    // A single breakeven is a sentence, not a table.
+    t.expectRefused("shock solve default deflation --csv \(t.folder)/y.csv", "prints no table to write as CSV")
+    #expect(!FileManager.default.fileExists(atPath: t.folder + "/y.csv"))
+    // The stress would be kept as a scenario, but its table cannot be written: nothing is kept.
+    t.expectRefused("shock deflation=40% name=bear --csv /nonexistent/dir/z.csv", "z.csv")
+    #expect(t.shell.session.scenarios["bear"] == nil)
+    #expect(t.run("scenario use bear").status == .failed)
+  }
 }
