@@ -208,10 +208,12 @@ extension _Reader {
   }
 
   /// An object of scalars (strings, numbers, booleans), appended in file
-  /// order; false for anything else, or a key given twice.
+  /// order; false for anything else, a key given twice, or more keys than
+  /// any kind of node has attributes (the check for a repeated key is
+  /// linear: a hostile file with a huge attrs object goes the plain way).
   mutating func scalars(into out: inout [(key: String, value: JSONValue)]) throws(JSONParseError) -> Bool {
     try object { r, key throws(JSONParseError) -> Bool in
-      guard r.i < r.end, !out.contains(where: { $0.key == key }) else { return false }
+      guard r.i < r.end, out.count < 128, !out.contains(where: { $0.key == key }) else { return false }
       switch r.bytes[r.i] {
       case UInt8(ascii: "\""): out.append((key, .string(try r.string())))
       case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): out.append((key, .number(try r.number())))

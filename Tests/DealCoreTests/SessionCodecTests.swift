@@ -154,6 +154,17 @@ struct SessionCodecTests {
     for text in broken { #expect(SessionCodec.decodeStreaming(text, schema: .standard) == nil) }
   }
 
+  @Test("a node with a huge attrs object is refused without a quadratic search for repeated keys")
+  func hugeAttrs() throws {
+    let keys = (0..<60_000).map { "\"k\($0)\": 1" }.joined(separator: ", ")
+    let text = try Self.mutated("\"units\": 16384", "\"units\": 16384, " + keys)
+    // The quick way gives up after 128 keys (checking each new key against
+    // all before it would be 1.8e9 comparisons here); the plain way's
+    // dictionary names the first unknown attribute.
+    #expect(SessionCodec.decodeStreaming(text, schema: .standard) == nil)
+    #expect(throws: SessionCodec.DecodeError.self) { try SessionCodec.decode(text, schema: .standard) }
+  }
+
   @Test("a file over the size cap is refused before parsing")
   func sizeCap() {
     let big = String(repeating: " ", count: SessionCodec.maxBytes + 1)
