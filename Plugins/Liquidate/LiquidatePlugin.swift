@@ -112,7 +112,8 @@ public struct LiquidatePlugin: DealPlugin {
         let under = named.flatMap { $0 == "base" ? nil : "scenario '\($0)'" } ?? (scenarioWords.isEmpty ? "the base case" : "this stress")
         return CommandOutput(
           text: "no default within the horizon (\(months) months) under \(under): nothing to liquidate\n(liquidate at=MONTH assumes one; shock finds the stress that causes one)",
-          json: ["facilities": [:], "defaulted": [], "default_month": .null, "months": .number(Double(months))])
+          json: ["facilities": [:], "defaulted": [], "default_month": .null, "months": .number(Double(months))],
+          csv: { (LiquidationReport.csvHeader, []) })  // no facility to list
       }
       defaultMonth = d
       // The first defaults of that month (cross-defaults follow from them).

@@ -153,8 +153,12 @@ struct LiquidationReport {
   }
 
   /// The recoveries table for `--csv`.
+  static let csvHeader = [
+    "facility", "claim_usd", "from_collateral_usd", "from_guarantors_usd", "from_unsecured_usd", "recovery_rate", "loss_usd", "months_to_liquidate",
+  ]
+
   func csv() -> (header: [String], rows: [[String]]) {
-    let header = ["facility", "claim_usd", "from_collateral_usd", "from_guarantors_usd", "from_unsecured_usd", "recovery_rate", "loss_usd", "months_to_liquidate"]
+    let header = Self.csvHeader
     let rows = shown.map { f in
       [
         plan.facilities[f], CSV.number(input.claims[f]), CSV.number(ws.fromCollateral[f]), CSV.number(ws.fromGuarantors[f]),

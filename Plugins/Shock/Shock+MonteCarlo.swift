@@ -74,7 +74,10 @@ enum MonteCarloCommand {
       return true
     }
     if shown { host.progress(nil, "") }
-    if run.cancelled { throw DealError(.cancelled, "shock mc cancelled after \(run.paths) of \(paths) paths") }
+    if run.cancelled {
+      throw DealError(
+        .cancelled, "shock mc cancelled after \(Format.grouped(Double(run.paths), decimals: 0)) of \(Format.grouped(Double(paths), decimals: 0)) paths")
+    }
     let elapsed = clock.now - started
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     var output = report(run, plan: plan, model: model, seed: seed, threads: threads, factors: factors, seconds: seconds, terminal: ctx.terminal)

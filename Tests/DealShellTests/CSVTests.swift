@@ -75,6 +75,11 @@ struct CSVTests {
       #expect(out.hasSuffix("wrote \(rows) row\(rows == 1 ? "" : "s") to '\(t.folder)/x.csv'"), "\(command): \(out)")
       #expect(try file(t, "x.csv").count == rows + 1, "\(command): a header and \(rows) rows")
     }
+    // No default, no facility to list: the header alone.
+    t.ok("open \(TestShell.repositoryRoot)/Sessions/miner-double-leverage.deal")
+    #expect(t.ok("liquidate --csv \(t.folder)/none.csv").hasSuffix("wrote 0 rows to '\(t.folder)/none.csv'"))
+    let header = try file(t, "none.csv")
+    #expect(header.count == 1 && header[0].first == "facility" && header[0].last == "months_to_liquidate")
     // A single breakeven is a sentence, not a table.
     t.expectRefused("shock solve default deflation --csv \(t.folder)/y.csv", "prints no table to write as CSV")
     #expect(!FileManager.default.fileExists(atPath: t.folder + "/y.csv"))
