@@ -131,10 +131,8 @@ extension Shell {
 
 /// `recover`: restores the changes of a session that died.
 enum RecoverCommand {
-  static func spec(_ owner: Shell) -> CommandSpec {
-      // The spec lives in the shell's registry: hold the shell unowned.
-      unowned let shell = owner
-return CommandSpec(
+  static func spec(_ shell: Shell) -> CommandSpec {
+    CommandSpec(
       name: "recover", abstract: "restore the unsaved changes of a session that ended (crash, kill -9, lost terminal)",
       usage: "recover [--discard]",
       discussion: """
@@ -143,7 +141,7 @@ return CommandSpec(
         """,
       examples: ["recover", "recover --discard"],
       flags: [FlagSpec("discard", help: "drop the unsaved changes instead")], effects: .controlsShell
-    ) { inv, ctx in
+    ) { [unowned shell] inv, ctx in
       try inv.noExtraPositionals(after: 0, usage: "recover [--discard]")
       let orphans = CrashJournal.orphans(stateDirectory: shell.environment.stateDirectory)
       guard let o = orphans.first else { throw DealError(.invalid, "nothing to recover") }

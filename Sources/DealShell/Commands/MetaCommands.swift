@@ -5,18 +5,16 @@ import DealPluginAPI
 enum MetaCommands {
   static func all(_ shell: Shell) -> [CommandSpec] { [help(shell), plugins(shell), plugin(shell), letVariable(shell), timer(shell), quit(shell)] }
 
-  static func help(_ owner: Shell) -> CommandSpec {
-      // The spec lives in the shell's registry: hold the shell unowned.
-      unowned let shell = owner
-return CommandSpec(
+  static func help(_ shell: Shell) -> CommandSpec {
+    CommandSpec(
       name: "help", abstract: "list the commands, or show one command, kind, type or the relations",
       usage: "help [COMMAND|KIND|TYPE|relations]",
       examples: ["help", "help add", "help gpu", "help facility", "help relations"],
       arguments: [ArgumentSpec("TOPIC", .commands)],
-      complete: { req in
+      complete: { [unowned shell] req in
         shell.registry.commandNames + NodeKind.allCases.map(\.rawValue) + req.schema.types.values.flatMap { $0 } + ["relations"]
       }
-    ) { inv, ctx in
+    ) { [unowned shell] inv, ctx in
       try inv.noExtraPositionals(after: 1, usage: "help [TOPIC]")
       let r = HelpRenderer(registry: shell.registry, style: Style(ctx.terminal.color))
       guard let topic = inv.positionals.first else { return r.overview() }
@@ -29,13 +27,11 @@ return CommandSpec(
     }
   }
 
-  static func plugins(_ owner: Shell) -> CommandSpec {
-      // The spec lives in the shell's registry: hold the shell unowned.
-      unowned let shell = owner
-return CommandSpec(
+  static func plugins(_ shell: Shell) -> CommandSpec {
+    CommandSpec(
       name: "plugins", abstract: "list the loaded plugins with their versions and commands",
       usage: "plugins", examples: ["plugins", "plugins --json"], tabular: true
-    ) { inv, _ in
+    ) { [unowned shell] inv, _ in
       try inv.noExtraPositionals(after: 0, usage: "plugins")
       return pluginList(shell)
     }
@@ -54,10 +50,8 @@ return CommandSpec(
       csv: { (["plugin", "version", "commands"], rows) })
   }
 
-  static func plugin(_ owner: Shell) -> CommandSpec {
-      // The spec lives in the shell's registry: hold the shell unowned.
-      unowned let shell = owner
-return CommandSpec(
+  static func plugin(_ shell: Shell) -> CommandSpec {
+    CommandSpec(
       name: "plugin", abstract: "load a plugin from a shared library, or list the loaded ones",
       usage: "plugin load PATH | plugin ls",
       discussion: """
@@ -69,7 +63,7 @@ return CommandSpec(
       subcommands: ["load", "ls"],
       arguments: [ArgumentSpec("SUBCOMMAND", .values(["load", "ls"])), ArgumentSpec("PATH", .files("so"))],
       effects: .controlsShell
-    ) { inv, ctx in
+    ) { [unowned shell] inv, ctx in
       switch inv.positionals.first ?? "ls" {
       case "ls":
         try inv.noExtraPositionals(after: 1, usage: "plugin ls")
@@ -87,16 +81,14 @@ return CommandSpec(
     }
   }
 
-  static func timer(_ owner: Shell) -> CommandSpec {
-      // The spec lives in the shell's registry: hold the shell unowned.
-      unowned let shell = owner
-return CommandSpec(
+  static func timer(_ shell: Shell) -> CommandSpec {
+    CommandSpec(
       name: "timer", abstract: "show each command's time (on) or not (off)",
       usage: "timer [on|off]",
       discussion: "With the timer on, a line 'time: 12.3 ms (waterfall)' follows each command, on the error stream.",
       examples: ["timer on", "timer off", "timer"],
       arguments: [ArgumentSpec("STATE", .values(["on", "off"]))], effects: .controlsShell
-    ) { inv, _ in
+    ) { [unowned shell] inv, _ in
       try inv.noExtraPositionals(after: 1, usage: "timer [on|off]")
       switch inv.positionals.first {
       case nil: break
@@ -109,16 +101,14 @@ return CommandSpec(
     }
   }
 
-  static func letVariable(_ owner: Shell) -> CommandSpec {
-      // The spec lives in the shell's registry: hold the shell unowned.
-      unowned let shell = owner
-return CommandSpec(
+  static func letVariable(_ shell: Shell) -> CommandSpec {
+    CommandSpec(
       name: "let", abstract: "set a script variable ($NAME), or list them",
       usage: "let [NAME=VALUE ...]",
       discussion: "Variables are replaced in later lines wherever $NAME or ${NAME} appears outside single quotes. They belong to the shell, not to the session.",
       examples: ["let rate=2.10", "set lease1 rate=$rate", "let"],
       acceptsAnyKey: true, effects: .controlsShell
-    ) { inv, _ in
+    ) { [unowned shell] inv, _ in
       try inv.noExtraPositionals(after: 0, usage: "let [NAME=VALUE ...]")
       for (k, v, _) in inv.options { shell.variables[k] = v }
       let vars = shell.variables.sorted { $0.key < $1.key }
@@ -129,14 +119,12 @@ return CommandSpec(
     }
   }
 
-  static func quit(_ owner: Shell) -> CommandSpec {
-      // The spec lives in the shell's registry: hold the shell unowned.
-      unowned let shell = owner
-return CommandSpec(
+  static func quit(_ shell: Shell) -> CommandSpec {
+    CommandSpec(
       name: "quit", aliases: ["exit"], abstract: "leave dealsh (asks first if changes are unsaved)",
       usage: "quit [--force]", examples: ["quit"],
       flags: [FlagSpec("force", help: "do not ask about unsaved changes")], effects: .controlsShell
-    ) { inv, ctx in
+    ) { [unowned shell] inv, ctx in
       try SessionCommands.confirmDiscard(shell, ctx, force: inv.has("force"))
       shell.quitRequested = true
       return CommandOutput(text: "", json: ["quit": true])
@@ -252,7 +240,10 @@ struct HelpRenderer {
   }
 }
 
-/// The core's own commands, registered like any plugin.
+/// The core's own commands, registered like any plugin. Their `run`
+/// closures capture the shell `[unowned shell]`: they live in the shell's
+/// registry, and a strong capture would keep every shell alive (a test
+/// checks that a shell is freed).
 struct CorePlugin: DealPlugin {
   unowned let shell: Shell
   var name: String { "core" }

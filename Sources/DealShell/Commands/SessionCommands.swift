@@ -18,14 +18,12 @@ enum SessionCommands {
     }
   }
 
-  static func new(_ owner: Shell) -> CommandSpec {
-      // The spec lives in the shell's registry: hold the shell unowned.
-      unowned let shell = owner
-return CommandSpec(
+  static func new(_ shell: Shell) -> CommandSpec {
+    CommandSpec(
       name: "new", abstract: "start an empty session (asks first if changes are unsaved)",
       usage: "new [TITLE] [--force]", examples: ["new", "new \"Miner refinancing\""],
       flags: [FlagSpec("force", help: "do not ask about unsaved changes")], effects: .controlsShell
-    ) { inv, ctx in
+    ) { [unowned shell] inv, ctx in
       try confirmDiscard(shell, ctx, force: inv.has("force"))
       shell.replace(with: nil, path: nil, disk: nil)
       let title = inv.positionals.joined(separator: " ")
@@ -40,10 +38,8 @@ return CommandSpec(
     }
   }
 
-  static func save(_ owner: Shell) -> CommandSpec {
-      // The spec lives in the shell's registry: hold the shell unowned.
-      unowned let shell = owner
-return CommandSpec(
+  static func save(_ shell: Shell) -> CommandSpec {
+    CommandSpec(
       name: "save", abstract: "write the session to a .deal file (atomically)",
       usage: "save [PATH] [--force]",
       discussion: """
@@ -55,7 +51,7 @@ return CommandSpec(
       arguments: [ArgumentSpec("PATH", .files("deal"))],
       flags: [FlagSpec("force", help: "overwrite a file that changed on disk or already exists")],
       effects: .controlsShell
-    ) { inv, ctx in
+    ) { [unowned shell] inv, ctx in
       try inv.noExtraPositionals(after: 1, usage: "save [PATH] [--force]")
       let result = try shell.save(to: inv.positionals.first, force: inv.has("force"))
       let m = result.metadata
@@ -65,16 +61,14 @@ return CommandSpec(
     }
   }
 
-  static func open(_ owner: Shell) -> CommandSpec {
-      // The spec lives in the shell's registry: hold the shell unowned.
-      unowned let shell = owner
-return CommandSpec(
+  static func open(_ shell: Shell) -> CommandSpec {
+    CommandSpec(
       name: "open", abstract: "read a session from a .deal file (never runs anything in it)",
       usage: "open PATH",
       discussion: "A bare name resolves in the sessions folder. The file is checked completely before the session in memory is replaced.",
       examples: ["open neocloud-abl", "open Sessions/neocloud-abl.deal"],
       arguments: [ArgumentSpec("PATH", .files("deal"))], effects: .controlsShell
-    ) { inv, ctx in
+    ) { [unowned shell] inv, ctx in
       let arg = try inv.positional(0, "PATH", usage: "open PATH")
       try inv.noExtraPositionals(after: 1, usage: "open PATH")
       let path = shell.environment.sessionPath(arg)
@@ -91,13 +85,11 @@ return CommandSpec(
     }
   }
 
-  static func sessions(_ owner: Shell) -> CommandSpec {
-      // The spec lives in the shell's registry: hold the shell unowned.
-      unowned let shell = owner
-return CommandSpec(
+  static func sessions(_ shell: Shell) -> CommandSpec {
+    CommandSpec(
       name: "sessions", abstract: "list the saved sessions in the sessions folder, newest first",
       usage: "sessions", examples: ["sessions", "sessions --csv sessions.csv"], tabular: true
-    ) { inv, ctx in
+    ) { [unowned shell] inv, ctx in
       try inv.noExtraPositionals(after: 0, usage: "sessions")
       let dir = shell.environment.sessionsDirectory
       let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".deal") }
@@ -129,37 +121,31 @@ return CommandSpec(
     }
   }
 
-  static func undo(_ owner: Shell) -> CommandSpec {
-      // The spec lives in the shell's registry: hold the shell unowned.
-      unowned let shell = owner
-return CommandSpec(
+  static func undo(_ shell: Shell) -> CommandSpec {
+    CommandSpec(
       name: "undo", abstract: "step back one change", usage: "undo", examples: ["undo"], effects: .controlsShell
-    ) { inv, _ in
+    ) { [unowned shell] inv, _ in
       try inv.noExtraPositionals(after: 0, usage: "undo")
       let line = try shell.undo()
       return CommandOutput(text: "undone: \(line)", json: ["undone": .string(line)])
     }
   }
 
-  static func redo(_ owner: Shell) -> CommandSpec {
-      // The spec lives in the shell's registry: hold the shell unowned.
-      unowned let shell = owner
-return CommandSpec(
+  static func redo(_ shell: Shell) -> CommandSpec {
+    CommandSpec(
       name: "redo", abstract: "step forward one undone change", usage: "redo", examples: ["redo"], effects: .controlsShell
-    ) { inv, _ in
+    ) { [unowned shell] inv, _ in
       try inv.noExtraPositionals(after: 0, usage: "redo")
       let line = try shell.redo()
       return CommandOutput(text: "redone: \(line)", json: ["redone": .string(line)])
     }
   }
 
-  static func history(_ owner: Shell) -> CommandSpec {
-      // The spec lives in the shell's registry: hold the shell unowned.
-      unowned let shell = owner
-return CommandSpec(
+  static func history(_ shell: Shell) -> CommandSpec {
+    CommandSpec(
       name: "history", abstract: "the commands that built this session (its journal)",
       usage: "history", examples: ["history"], effects: .reads
-    ) { inv, _ in
+    ) { [unowned shell] inv, _ in
       try inv.noExtraPositionals(after: 0, usage: "history")
       let j = shell.journal
       let width = String(j.count).count
@@ -168,16 +154,14 @@ return CommandSpec(
     }
   }
 
-  static func source(_ owner: Shell) -> CommandSpec {
-      // The spec lives in the shell's registry: hold the shell unowned.
-      unowned let shell = owner
-return CommandSpec(
+  static func source(_ shell: Shell) -> CommandSpec {
+    CommandSpec(
       name: "source", abstract: "run a script inside the current session",
       usage: "source SCRIPT",
       discussion: "Each command of the script is a change of its own (undo steps back one). The script stops at its first error, which names file:line.",
       examples: ["source Sessions/neocloud-abl.dsh"],
       arguments: [ArgumentSpec("SCRIPT", .files("dsh"))], effects: .controlsShell
-    ) { inv, _ in
+    ) { [unowned shell] inv, _ in
       let path = try inv.positional(0, "SCRIPT", usage: "source SCRIPT")
       try inv.noExtraPositionals(after: 1, usage: "source SCRIPT")
       guard shell.sourceDepth < Shell.maxSourceDepth else {
@@ -191,16 +175,14 @@ return CommandSpec(
     }
   }
 
-  static func diff(_ owner: Shell) -> CommandSpec {
-      // The spec lives in the shell's registry: hold the shell unowned.
-      unowned let shell = owner
-return CommandSpec(
+  static func diff(_ shell: Shell) -> CommandSpec {
+    CommandSpec(
       name: "diff", abstract: "what changed between this session (or A) and B: deal, nodes, edges, attributes",
       usage: "diff [PATH_A] PATH_B",
       discussion: "With one path, compares the session in memory (before) with the file (after). Bare names resolve in the sessions folder.",
       examples: ["diff neocloud-abl", "diff Sessions/old.deal Sessions/new.deal", "diff neocloud-abl --json"],
       arguments: [ArgumentSpec("PATH", .files("deal"), repeats: true)]
-    ) { inv, ctx in
+    ) { [unowned shell] inv, ctx in
       let usage = "diff [PATH_A] PATH_B"
       _ = try inv.positional(0, "PATH_B", usage: usage)
       try inv.noExtraPositionals(after: 2, usage: usage)
