@@ -17,38 +17,26 @@ enum FileIO {
     if Int(st.st_size) > limit {
       throw DealError(.file, "'\(path)' is too large (\(st.st_size) bytes; the limit is \(limit >> 20) MiB)")
     }
-    // A regular file is read in one go and checked as UTF-8 into the
-    // string (not mapped: a file truncated while mapped would crash the
-    // reader with SIGBUS).
-    if (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 {
-      let fd = open(path, O_RDONLY | O_CLOEXEC)
-      if fd >= 0 {
-        defer { close(fd) }
-        let size = Int(st.st_size)
-        var complete = false
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buf, count in
-          var off = 0
-          while off < size {
-            let n = Glibc.read(fd, buf.baseAddress! + off, size - off)
-            if n < 0, errno == EINTR { continue }
-            guard n > 0 else { break }
-            off += n
-          }
-          count = off
-          complete = off == size
-        }
-        if complete {
-          guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw DealError(.file, "cannot read '\(path)': not UTF-8 text")
-          }
-          return text
-        }
+    // One read loop for files and pipes alike (not a mapping: a file
+    // truncated while mapped would crash the reader with SIGBUS); the limit
+    // holds for a pipe too, whose size is not known in advance.
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw DealError(.file, "cannot read '\(path)': \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(Int(st.st_size) + 1)
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+      let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw DealError(.file, "cannot read '\(path)': \(String(cString: strerror(errno)))")
       }
+      if n == 0 { break }
+      bytes.append(contentsOf: chunk[0..<n])
+      if bytes.count > limit { throw DealError(.file, "'\(path)' is too large (the limit is \(limit >> 20) MiB)") }
     }
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw DealError(.file, "cannot read '\(path)'")
-    }
-    guard let text = String(data: data, encoding: .utf8) else {
+    guard let text = String(validating: bytes, as: UTF8.self) else {
       throw DealError(.file, "cannot read '\(path)': not UTF-8 text")
     }
     return text
