@@ -63,7 +63,7 @@ public struct DepreciatePlugin: DealPlugin {
         FlagSpec("monthly", help: "one row per month instead of per year-end"),
         FlagSpec("chart", help: "draw market value against time"),
       ],
-      tabular: true
+      table: "the monthly book and market value of each asset"
     ) { inv, ctx in
       try run(inv, &ctx)
     }

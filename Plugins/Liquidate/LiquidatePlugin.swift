@@ -53,7 +53,7 @@ public struct LiquidatePlugin: DealPlugin {
       flags: [
         FlagSpec("chart", help: "draw each facility's recovery against market depth"),
       ],
-      tabular: true
+      table: "the recoveries by facility"
     ) { inv, ctx in
       try run(inv, &ctx)
     }

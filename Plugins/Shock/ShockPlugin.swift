@@ -37,7 +37,7 @@ public struct ShockPlugin: DealPlugin {
            OptionSpec("metric", "M", help: "grid: the metric to tabulate (default min_dscr)"),
            OptionSpec("scenario", "NAME", help: "mc: run on top of a named scenario, or base", completion: .scenarios)]
         + MonteCarloCommand.options.map { OptionSpec($0.name, $0.value, help: $0.help) },
-      effects: .changes, tabular: true
+      effects: .changes, table: "the table: a stress beside the base case, a grid, a frontier, the Monte Carlo's facilities"
     ) { inv, ctx in
       try Self.checkOptions(inv)
       switch inv.positionals.first {

@@ -35,7 +35,7 @@ public struct WaterfallPlugin: DealPlugin {
         FlagSpec("detail", help: "one row per month instead of per year"),
         FlagSpec("chart", value: "dscr|ltv|balance", help: "draw the DSCR, LTV or balance path"),
       ],
-      tabular: true
+      table: "the monthly cash waterfall"
     ) { inv, ctx in
       try run(inv, &ctx)
     }

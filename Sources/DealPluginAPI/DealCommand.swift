@@ -147,10 +147,11 @@ public struct CommandSpec {
     name: String, aliases: [String] = [], abstract: String, usage: String, discussion: String = "",
     examples: [String] = [], subcommands: [String] = [], arguments: [ArgumentSpec] = [],
     options: [OptionSpec] = [], flags: [FlagSpec] = [], acceptsAnyKey: Bool = false,
-    effects: CommandEffects = .reads, tabular: Bool = false, complete: ((CompletionRequest) -> [String]?)? = nil,
-    run: @escaping Run
+    effects: CommandEffects = .reads, tabular: Bool = false, table: String? = nil,
+    complete: ((CompletionRequest) -> [String]?)? = nil, run: @escaping Run
   ) {
-    self.tabular = tabular
+    self.tabular = tabular || table != nil
+    self.table = table
     self.name = name
     self.aliases = aliases
     self.abstract = abstract
@@ -179,8 +180,14 @@ public struct CommandSpec {
 
   public var allFlags: [FlagSpec] {
     let own = flags.contains { $0.name == "csv" }
-    return flags + CommandSpec.commonFlags + (tabular && !own ? [CommandSpec.csvFlag] : [])
+    guard tabular && !own else { return flags + CommandSpec.commonFlags }
+    let csv = table.map { FlagSpec("csv", value: "FILE", help: "write \($0) as CSV (RFC 4180, a header row, plain numbers)") }
+    return flags + CommandSpec.commonFlags + [csv ?? CommandSpec.csvFlag]
   }
+
+  /// What `--csv` writes, for the help ("the monthly cash waterfall");
+  /// giving it makes the command tabular.
+  public var table: String?
 
   /// Whether the command prints a table the shell can write with `--csv`.
   public var tabular = false
