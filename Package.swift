@@ -4,6 +4,8 @@
 //
 // Module map (see README "Code map"):
 //   DealCore       values and units, command language, deal graph, sessions (no I/O)
+//   DealEngine     the finance: valuation, fleet economics, waterfall, liquidation,
+//                  Monte Carlo, and the typed analysis commands share
 //   DealPluginAPI  the one protocol every command registers through
 //   DealShell      registry, interpreter, core commands, libedit shell, replay
 //   DealBuiltins   the sorted list of built-in plugins (the only place that names them)
@@ -31,29 +33,33 @@ let package = Package(
     .target(
       name: "DealCore",
       dependencies: [.product(name: "HashTreeCollections", package: "swift-collections")]),
-    .target(name: "DealPluginAPI", dependencies: ["DealCore"]),
+    // Swift 6 language mode: the engine shares buffers across threads, so
+    // the compiler checks data races here.
+    .target(name: "DealEngine", dependencies: ["DealCore"], swiftSettings: [.swiftLanguageMode(.v6)]),
+    .target(name: "DealPluginAPI", dependencies: ["DealCore", "DealEngine"]),
     // The C plugin interface (a header; built by host and plugins alike).
     .target(name: "CDealPlugin", path: "Sources/CDealPlugin"),
-    .target(name: "DealShell", dependencies: ["DealCore", "DealPluginAPI", "CLibedit", "CDealPlugin"]),
+    .target(name: "DealShell", dependencies: ["DealCore", "DealEngine", "DealPluginAPI", "CLibedit", "CDealPlugin"]),
     .target(name: "DealBuiltins", dependencies: ["DealPluginAPI", "DepreciatePlugin", "LiquidatePlugin", "ReportPlugin", "ShockPlugin", "WaterfallPlugin"]),
     // Command plugins: ordinary targets under Plugins/ (explicit paths).
-    .target(name: "DepreciatePlugin", dependencies: ["DealCore", "DealPluginAPI"], path: "Plugins/Depreciate"),
-    .target(name: "LiquidatePlugin", dependencies: ["DealCore", "DealPluginAPI"], path: "Plugins/Liquidate"),
-    .target(name: "ReportPlugin", dependencies: ["DealCore", "DealPluginAPI"], path: "Plugins/Report"),
-    .target(name: "ShockPlugin", dependencies: ["DealCore", "DealPluginAPI"], path: "Plugins/Shock"),
-    .target(name: "WaterfallPlugin", dependencies: ["DealCore", "DealPluginAPI"], path: "Plugins/Waterfall"),
+    .target(name: "DepreciatePlugin", dependencies: ["DealCore", "DealEngine", "DealPluginAPI"], path: "Plugins/Depreciate"),
+    .target(name: "LiquidatePlugin", dependencies: ["DealCore", "DealEngine", "DealPluginAPI"], path: "Plugins/Liquidate"),
+    .target(name: "ReportPlugin", dependencies: ["DealCore", "DealEngine", "DealPluginAPI"], path: "Plugins/Report"),
+    .target(name: "ShockPlugin", dependencies: ["DealCore", "DealEngine", "DealPluginAPI"], path: "Plugins/Shock"),
+    .target(name: "WaterfallPlugin", dependencies: ["DealCore", "DealEngine", "DealPluginAPI"], path: "Plugins/Waterfall"),
     // An external plugin: depends on the C header only, never on DealCore.
     .target(name: "HeadroomPlugin", dependencies: ["CDealPlugin"], path: "Plugins/ExampleHeadroom"),
     .executableTarget(name: "dealsh", dependencies: ["DealShell", "DealBuiltins"]),
     .executableTarget(
-      name: "dealsh-bench", dependencies: ["DealShell", "DealBuiltins", "DealCore", "DealPluginAPI"],
+      name: "dealsh-bench", dependencies: ["DealShell", "DealBuiltins", "DealCore", "DealEngine", "DealPluginAPI"],
       path: "Sources/DealBench"),
     .target(name: "_DealShellTestSupport", dependencies: ["DealShell", "DealBuiltins"],
             path: "Tests/_DealShellTestSupport"),
-    .testTarget(name: "DealCoreTests", dependencies: ["DealCore"]),
+    .testTarget(name: "DealCoreTests", dependencies: ["DealCore", "_DealShellTestSupport"]),
+    .testTarget(name: "DealEngineTests", dependencies: ["DealCore", "DealEngine", "_DealShellTestSupport"]),
     .testTarget(
       name: "DealShellTests",
-      dependencies: ["DealShell", "DealBuiltins", "DealPluginAPI", "_DealShellTestSupport"]),
+      dependencies: ["DealShell", "DealBuiltins", "DealEngine", "DealPluginAPI", "_DealShellTestSupport"]),
   ],
   swiftLanguageModes: [.v5]
 )

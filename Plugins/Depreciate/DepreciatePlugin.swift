@@ -1,4 +1,5 @@
 import DealCore
+import DealEngine
 import DealPluginAPI
 
 /// `depreciate`: what the collateral is worth month by month, once GPU
@@ -9,23 +10,7 @@ public struct DepreciatePlugin: DealPlugin {
   public var version: String { "0.1.0" }
 
   public func extend(schema: inout Schema) throws(DealError) {
-    try schema.extend(
-      kind: .asset, type: "gpu",
-      with: [
-        AttributeSpec(
-          "method", .choice(Valuation.methods), default: .value(.text("straight")),
-          help: "depreciation method for depreciate (straight, ddb, syd, macrs5, rental)"),
-        AttributeSpec(
-          "convention", .choice(["half-year", "mid-quarter"]), default: .value(.text("half-year")),
-          help: "MACRS convention"),
-        AttributeSpec(
-          "obsolescence", .text, help: "launch step-downs replacing the calendar: \"2026-09:-20%,...\" or none",
-          validate: { v in
-            guard case .text(let t) = v else { return nil }
-            if case .failure(let why) = Obsolescence.parse(t) { return why.reason }
-            return nil
-          }),
-      ])
+    try schema.extend(kind: .asset, type: "gpu", with: Valuation.gpuAttributes)
   }
 
   public var commands: [CommandSpec] { [depreciate] }
@@ -71,7 +56,8 @@ public struct DepreciatePlugin: DealPlugin {
 
   func run(_ inv: Invocation, _ ctx: inout CommandContext) throws(DealError) -> CommandOutput {
     var s = ctx.session
-    if let months = try inv.integer("months", NumberSpec(.months, min: 1, max: 1200)) { s.deal.horizon = months }
+    let months = try inv.integer("months", NumberSpec(.months, min: 1, max: 1200))
+    if let months { s.deal.horizon = months }
     var o = ValuationOptions()
     if let m = inv.option("method") {
       guard Valuation.methods.contains(m) else {
@@ -103,7 +89,7 @@ public struct DepreciatePlugin: DealPlugin {
     for (n, id) in inv.positionals.enumerated() where s.graph[id] == nil {
       throw DealError.unknownNode(id, in: s.graph.nodes.keys, subject: .word(inv.positionalIndices[n]))
     }
-    let curves = try Valuation.curves(s, schema: ctx.schema, ids: inv.positionals, options: o)
+    let curves = try ctx.analysis.curves(ids: inv.positionals, options: o, months: months)
     guard !curves.isEmpty else {
       throw DealError(.invalid, "no GPU, crypto or cash assets to value", hint: "add one with 'add asset ID type=gpu ...'")
     }
@@ -133,8 +119,8 @@ public struct DepreciatePlugin: DealPlugin {
     // The debt balance beside the values, when the deal has debt and a
     // plugin answers `waterfall` (asked through the host, like any command).
     var debt: [Double] = []
-    if chart, let wf = try? ctx.host.runCommand("waterfall --json") {
-      debt = wf["periods"]?.arrayValue?.compactMap { $0["balance"]?.numberValue } ?? []
+    if chart, s.graph.nodes.values.contains(where: { $0.kind == .facility }) {
+      debt = try ctx.analysis.waterfall(ctx.analysis.scenario(named: nil)).result.periods.map(\.balance)
     }
     func makeText() -> String {
       let rows: [Int] = monthly ? Array(1...horizon) : Array(Set(Array(stride(from: 12, through: horizon, by: 12)) + [horizon])).sorted()

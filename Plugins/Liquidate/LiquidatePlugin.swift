@@ -1,4 +1,5 @@
 import DealCore
+import DealEngine
 import DealPluginAPI
 import Foundation
 
@@ -49,7 +50,7 @@ public struct LiquidatePlugin: DealPlugin {
       options: [OptionSpec("at", "MONTH|default", help: "when the default happens: a month (number or YYYY-MM) or the waterfall's default month", completion: .values(["default"]))]
         + Self.parameters.map { OptionSpec($0.name, $0.value, help: $0.help) }
         + [OptionSpec("scenario", "NAME", help: "take the default and prices from a named scenario, or base", completion: .scenarios)]
-        + Scenario.keys.map { OptionSpec($0.name, "CHANGE", help: "stress: " + $0.help + " (\($0.example))") },
+        + Scenario.Key.allCases.map { OptionSpec($0.rawValue, "CHANGE", help: "stress: " + $0.help + " (\($0.example))") },
       flags: [
         FlagSpec("chart", help: "draw each facility's recovery against market depth"),
       ],
@@ -65,7 +66,7 @@ public struct LiquidatePlugin: DealPlugin {
     for p in Self.parameters {
       if let x = try inv.number(p.name, p.spec) { params[keyPath: p.path] = x }
     }
-    let (sc, _) = try inv.scenario(in: s)
+    let sc = try inv.scenario(ctx.analysis)
     let facilities = s.graph.sortedNodes.filter { $0.kind == .facility }.map(\.id)
     guard !facilities.isEmpty else {
       throw DealError(.invalid, "the deal has no facility to recover", hint: "add one with 'add facility ID type=term amount=... term=...'")
@@ -76,95 +77,27 @@ public struct LiquidatePlugin: DealPlugin {
       }
       throw DealError(.invalid, "'\(id)' is not a facility", hint: "facilities: " + facilities.joined(separator: ", "), subject: .word(inv.positionalIndices[n]))
     }
-    let scenarioWords = inv.scenarioWords.joined(separator: " ")
     let at = try Self.month(inv.option("at"), s)
-
-    // The waterfall up to the default: when, who, and what is owed.
-    let waterfall = try ctx.host.runCommand(["waterfall", scenarioWords, "--json"].filter { !$0.isEmpty }.joined(separator: " "))
-    let defaultMonth: Int
-    var triggers: [String] = []
-    var causes: [String: String] = [:]
-    var claims: [String: Double] = [:]
-    var used: JSONValue = waterfall
-    if let m = at {
-      defaultMonth = m
-      let upTo = try ctx.host.runCommand(["waterfall months=\(m)", scenarioWords, "--json"].filter { !$0.isEmpty }.joined(separator: " "))
-      used = upTo
-      for id in facilities {
-        let f = upTo["facilities"]?[id]
-        let defaulted = f?["default_month"]?.numberValue != nil
-        claims[id] = defaulted ? f?["loss"]?.numberValue ?? 0 : f?["balance_end"]?.numberValue ?? 0
-      }
-      // Facilities already in default first (in their order), then the named
-      // ones, else every facility with a balance.
-      triggers = upTo["defaulted"]?.arrayValue?.compactMap(\.stringValue) ?? []
-      for b in upTo["breaches"]?.arrayValue ?? [] {
-        if let id = b["facility"]?.stringValue, let kind = b["kind"]?.stringValue, kind.hasSuffix("default"), causes[id] == nil {
-          causes[id] = kind + " in month " + Format.plain(b["month"]?.numberValue ?? 0)
-        }
-      }
-      let named = inv.positionals.isEmpty ? facilities.filter { (claims[$0] ?? 0) > 0.005 } : inv.positionals
-      for id in named where !triggers.contains(id) { triggers.append(id) }
-    } else {
-      guard let d = waterfall["default_month"]?.numberValue.map({ Int($0) }) else {
-        let months = Int(waterfall["months"]?.numberValue ?? Double(s.deal.horizon))
-        let named = inv.option("scenario") ?? s.activeScenario
-        let under = named.flatMap { $0 == "base" ? nil : "scenario '\($0)'" } ?? (scenarioWords.isEmpty ? "the base case" : "this stress")
-        return CommandOutput(
-          text: "no default within the horizon (\(months) months) under \(under): nothing to liquidate\n(liquidate at=MONTH assumes one; shock finds the stress that causes one)",
-          json: ["facilities": [:], "defaulted": [], "default_month": .null, "months": .number(Double(months))],
-          csv: { (LiquidationReport.csvHeader, []) })  // no facility to list
-      }
-      defaultMonth = d
-      // The first defaults of that month (cross-defaults follow from them).
-      for b in waterfall["breaches"]?.arrayValue ?? [] {
-        guard b["month"]?.numberValue == Double(d), let kind = b["kind"]?.stringValue, kind.hasSuffix("default"), kind != "cross-default",
-              let id = b["facility"]?.stringValue, !triggers.contains(id) else { continue }
-        triggers.append(id)
-        causes[id] = kind
-      }
-      for id in facilities { claims[id] = waterfall["facilities"]?[id]?["balance_at_default"]?.numberValue ?? 0 }
+    guard let outcome = try ctx.analysis.liquidation(scenario: sc, at: at, facilities: inv.positionals, parameters: params) else {
+      let months = s.deal.horizon
+      let named = inv.option("scenario") ?? s.activeScenario
+      let stressed = try !inv.stress().isBase
+      let under = named.flatMap { $0 == "base" ? nil : "scenario '\($0)'" } ?? (stressed ? "this stress" : "the base case")
+      return CommandOutput(
+        text: "no default within the horizon (\(months) months) under \(under): nothing to liquidate\n(liquidate at=MONTH assumes one; shock finds the stress that causes one)",
+        json: ["facilities": [:], "defaulted": [], "default_month": .null, "months": .number(Double(months))],
+        csv: { (LiquidationOutcome.csvHeader, []) })  // no facility to list
     }
-
-    // Prices: depreciate's market values, run past the horizon far enough
-    // for the longest sale to end.
-    let curveMonths = LiquidationPlan.curveMonths(s, schema: ctx.schema, parameters: params, lastDefault: defaultMonth)
-    let plan = try LiquidationPlan.compile(
-      s, schema: ctx.schema, marketValues: ctx.host.marketValues(months: curveMonths), parameters: params, haircut: sc.haircut)
-    let index = Dictionary(uniqueKeysWithValues: plan.facilities.enumerated().map { ($0.element, $0.offset) })
-    var input = LiquidationInput(
-      defaultMonth: defaultMonth, triggers: triggers.compactMap { index[$0] }, claims: plan.facilities.map { claims[$0] ?? 0 })
-    input.btcFactor = sc.btcFactor
-    input.ethFactor = sc.ethFactor
-    let reserveKey = at == nil ? "reserve_at_default" : "reserve_end"
-    input.reserves = plan.facilities.map { used["facilities"]?[$0]?[reserveKey]?.numberValue ?? 0 }
-    for (f, id) in plan.facilities.enumerated() {
-      input.coinsSold[f] = used["facilities"]?[id]?["coins_sold"]?.numberValue ?? 0
-      input.guarantorPaid[f] = used["facilities"]?[id]?["guarantor_paid"]?.numberValue ?? 0
-    }
-    let ws = LiquidationWorkspace(plan)
-    LiquidationEngine.run(plan, input, into: ws)
-
-    let shown = inv.positionals.isEmpty || at != nil ? ws.chain : ws.chain.filter { inv.positionals.contains(plan.facilities[$0]) }
-    let report = LiquidationReport(plan: plan, input: input, ws: ws, shown: shown, start: s.deal.start, atDefault: at == nil,
-      triggerCause: Dictionary(uniqueKeysWithValues: causes.compactMap { k, v in index[k].map { ($0, v) } }))
     var depthCurve: [(depth: Double, rates: [Double?])] = []
     if inv.has("chart") {
       // Recovery against depth: from a sixteenth to sixteen times the depth.
       for k in -4...4 {
-        var p = params
-        p.depth = params.depth * Foundation.pow(2, Double(k))
-        let ap = try LiquidationPlan.compile(
-          s, schema: ctx.schema,
-          marketValues: ctx.host.marketValues(months: LiquidationPlan.curveMonths(s, schema: ctx.schema, parameters: p, lastDefault: defaultMonth)),
-          parameters: p, haircut: sc.haircut)
-        let w = LiquidationWorkspace(ap)
-        LiquidationEngine.run(ap, input, into: w)
-        depthCurve.append((p.depth, shown.map { f in input.claims[f] > 0.005 ? w.recovered(f) / input.claims[f] : nil }))
+        let depth = params.depth * Foundation.pow(2, Double(k))
+        depthCurve.append((depth, try ctx.analysis.recoveries(of: outcome, depth: depth)))
       }
     }
     let terminal = ctx.terminal
-    return CommandOutput(text: report.text(depthCurve: depthCurve, terminal: terminal), json: report.json(), csv: report.csv)
+    return CommandOutput(text: outcome.text(depthCurve: depthCurve, terminal: terminal), json: outcome.json(), csv: outcome.csv)
   }
 
   /// `at=`: nil for the waterfall's default month, else a deal month.

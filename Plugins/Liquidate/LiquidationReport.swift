@@ -1,39 +1,9 @@
 import DealCore
+import DealEngine
 import DealPluginAPI
 
-/// The text, JSON and CSV of a liquidation.
-struct LiquidationReport {
-  let plan: LiquidationPlan
-  let input: LiquidationInput
-  let ws: LiquidationWorkspace
-  /// Facilities reported, in default order.
-  let shown: [Int]
-  let start: Month
-  let atDefault: Bool
-  /// Why each trigger defaulted, from the waterfall ("payment default",
-  /// "margin call default"); "assumed default" for at=MONTH.
-  let triggerCause: [Int: String]
-
-  func rate(_ f: Int) -> Double? {
-    input.claims[f] > 0.005 ? ws.recovered(f) / input.claims[f] : nil
-  }
-
-  func loss(_ f: Int) -> Double { max(0, input.claims[f] - ws.recovered(f)) }
-
-  func cause(_ k: Int) -> String {
-    switch ws.cause[k] {
-    case .trigger: triggerCause[ws.chain[k]] ?? "assumed default"
-    case .crossDefault(let from): "cross-default from " + plan.facilities[from]
-    case .guarantee(let g):
-      "obligor could not honour its guarantee of " + plan.facilities[g]
-    }
-  }
-
-  var when: String {
-    let d = input.defaultMonth
-    return "\(start + (d - 1)) (month \(d))"
-  }
-
+/// The text and CSV of a liquidation.
+extension LiquidationOutcome {
   func text(depthCurve: [(depth: Double, rates: [Double?])], terminal: TerminalInfo) -> String {
     let p = plan.parameters
     var lines = [
@@ -111,45 +81,6 @@ struct LiquidationReport {
     let parts = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"]
     let full = String(repeating: "█", count: eighths / 8) + parts[eighths % 8]
     return full + String(repeating: " ", count: max(0, width - full.count))
-  }
-
-  func json() -> JSONValue {
-    func money(_ x: Double) -> JSONValue { .number((x * 100).rounded() / 100) }
-    var facilities: [String: JSONValue] = [:]
-    for f in shown {
-      facilities[plan.facilities[f]] = [
-        "recovery_rate": rate(f).map { .number(($0 * 10_000).rounded() / 10_000) } ?? .null, "loss": money(loss(f)),
-        "months_to_liquidate": .number(Double(ws.months[f])), "claim": money(input.claims[f]),
-        "recovered": money(ws.recovered(f)), "from_collateral": money(ws.fromCollateral[f]),
-        "from_guarantors": money(ws.fromGuarantors[f]), "from_unsecured": money(ws.fromUnsecured[f]),
-      ]
-    }
-    var assets: [String: JSONValue] = [:]
-    let d = input.defaultMonth
-    for (i, a) in plan.assets.enumerated() where ws.assetSold[i] {
-      var o: [String: JSONValue] = ["net_proceeds": money(ws.assetProceeds[i])]
-      if a.kind == .gpu {
-        o["units"] = .number(a.units)
-        o["months"] = .number(Double(a.stopMonth[d - 1]))
-        o["market_value"] = money(a.marketValue[d - 1])
-        o["gross_proceeds"] = money(a.gross[d - 1])
-        o["cooling_haircut"] = .number((a.coolingHaircut * 10_000).rounded() / 10_000)
-      }
-      assets[a.id] = .object(o)
-    }
-    let p = plan.parameters
-    return [
-      "default_month": .number(Double(d)), "date": .string((start + (d - 1)).description),
-      "facilities": .object(facilities),
-      "defaulted": .array(ws.chain.map { .string(plan.facilities[$0]) }),
-      "chain": .array(ws.chain.indices.map { ["facility": .string(plan.facilities[ws.chain[$0]]), "cause": .string(cause($0))] }),
-      "repaid_at_sale": .object(Dictionary(uniqueKeysWithValues: plan.facilities.indices.filter { ws.repaidAtSale[$0] > 0.005 }.map { (plan.facilities[$0], money(ws.repaidAtSale[$0])) })),
-      "assets": .object(assets), "net_proceeds": money(ws.netProceeds), "distributed": money(ws.distributed),
-      "parameters": [
-        "depth": .number(p.depth), "impact": .number(p.impact), "cooling_haircut": .number(p.coolingHaircut),
-        "carry": .number(p.carry), "workout": .number(p.workout), "discount": .number(p.discount), "slippage": .number(p.slippage),
-      ],
-    ]
   }
 
   /// The recoveries table for `--csv`.

@@ -1,4 +1,5 @@
 import DealCore
+import DealEngine
 import DealPluginAPI
 import Foundation
 
@@ -6,7 +7,7 @@ import Foundation
 /// graph, value against debt, DSCR and LTV paths with covenants, stresses,
 /// the Monte Carlo and recoveries — one HTML file with inline SVG charts, no
 /// network reference, readable when printed. Every number comes from the
-/// other commands, run through the host.
+/// session's analysis, the one the other commands print.
 public struct ReportPlugin: DealPlugin {
   public init() {}
   public var name: String { "report" }
@@ -43,9 +44,12 @@ public struct ReportPlugin: DealPlugin {
       throw DealError(.invalid, "the deal has no facility to report on", hint: "add one with 'add facility ID type=term amount=... term=...'")
     }
     let paths = try inv.integer("paths", NumberSpec(.count, min: 0, max: 1_000_000)) ?? 2000
-    let scenario = inv.option("scenario").map { " scenario=\($0)" } ?? ""
-    let values = try host.runCommand("depreciate --json")
-    let wf = try host.runCommand("waterfall\(scenario) --json")
+    let analysis = ctx.analysis
+    let named = inv.option("scenario")
+    let scenario = named.map { " scenario=\($0)" } ?? ""
+    let sc = try analysis.scenario(named: named)
+    let values = try analysis.marketValues()
+    let wf = try analysis.waterfall(sc).result
     var html = Page(title: s.deal.title.isEmpty ? "Untitled deal" : s.deal.title)
 
     // The deal.
@@ -75,13 +79,14 @@ public struct ReportPlugin: DealPlugin {
         edges: s.graph.sortedEdges.map { ($0.from, $0.rel.rawValue, $0.to) }))
 
     // Value against debt, DSCR and LTV.
-    let periods = wf["periods"]?.arrayValue ?? []
-    let total = values["total_market_value"]?.arrayValue?.map(\.numberValue) ?? []
-    let balance = periods.map { $0["balance"]?.numberValue }
+    let periods = wf.periods
+    var total = [Double](repeating: 0, count: s.deal.horizon)
+    for curve in values.values { for m in 0..<min(total.count, curve.count) { total[m] += curve[m] } }
+    let balance: [Double?] = periods.map(\.balance)
     html.heading("Collateral against debt")
     html.paragraph(
       "Market value of the collateral (depreciate: the method curve times the architecture step-downs) against the debt outstanding, month by month.")
-    html.raw(SVG.lines([("market value", total), ("debt balance", balance)], format: Format.compactMoney))
+    html.raw(SVG.lines([("market value", total.map { ($0 * 100).rounded() / 100 }), ("debt balance", balance)], format: Format.compactMoney))
     // Each facility's covenant on a metric, as a line on its chart.
     func covenants(_ key: String, _ label: String) -> [(name: String, value: Double)] {
       s.graph.sortedNodes.filter { $0.kind == .facility }.compactMap { n in
@@ -92,69 +97,72 @@ public struct ReportPlugin: DealPlugin {
     html.subheading("DSCR")
     html.raw(
       SVG.lines(
-        [("DSCR", periods.map { $0["dscr"]?.numberValue.map { min($0, 10) } })], rules: covenantsDSCR + [("1.00x", 1)],
+        [("DSCR", periods.map { $0.dscr.map { min($0, 10) } })], rules: covenantsDSCR + [("1.00x", 1)],
         format: { Format.grouped($0, decimals: 2) + "x" }))
     html.subheading("LTV")
     html.raw(
       SVG.lines(
-        [("LTV", periods.map { $0["ltv"]?.numberValue.map { min($0, 3) } })], rules: covenantsLTV,
+        [("LTV", periods.map { $0.ltv.map { min($0, 3) } })], rules: covenantsLTV,
         format: { Format.percent($0, maxDecimals: 0) }))
     var outcome = [
-      "min DSCR \(wf["min_dscr"]?.numberValue.map { Format.grouped($0, decimals: 2) + "x" } ?? "—")",
-      "first breach month \(wf["first_breach_month"]?.numberValue.map { String(Int($0)) } ?? "none")",
-      "default month \(wf["default_month"]?.numberValue.map { String(Int($0)) } ?? "none")",
+      "min DSCR \(ratio(WaterfallMetric.minDSCR.value(wf)))",
+      "first breach month \(month(wf.firstBreachMonth))",
+      "default month \(month(wf.defaultMonth))",
     ].joined(separator: " · ")
-    if let chain = wf["defaulted"]?.arrayValue, !chain.isEmpty {
-      outcome += " · defaulted: " + chain.compactMap(\.stringValue).joined(separator: " → ")
+    if !wf.defaulted.isEmpty {
+      outcome += " · defaulted: " + wf.defaulted.joined(separator: " → ")
     }
     html.paragraph(outcome)
     var frows: [[String]] = []
-    for (id, f) in (wf["facilities"]?.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
+    for f in wf.facilities.sorted(by: { $0.id < $1.id }) {
       frows.append([
-        id, Format.money(f["interest_paid"]?.numberValue ?? 0), Format.money(f["principal_paid"]?.numberValue ?? 0),
-        Format.money(f["loss"]?.numberValue ?? 0), f["irr"]?.numberValue.map { Format.percent($0, maxDecimals: 1) } ?? "—",
-        f["default_month"]?.numberValue.map { "defaulted month \(Int($0))" } ?? "performing",
+        f.id, Format.money(f.interestPaid), Format.money(f.principalPaid), Format.money(f.loss),
+        WaterfallMetric.facility(f.id, .irr).value(wf).map { Format.percent($0, maxDecimals: 1) } ?? "—",
+        f.defaultMonth.map { "defaulted month \($0)" } ?? "performing",
       ])
     }
     html.table(["facility", "interest paid", "principal paid", "loss at default", "IRR", "status"], frows)
 
     // Stresses.
     html.heading("Stresses")
-    var stresses: [(String, String)] = s.scenarios.keys.sorted().map { ($0, "scenario=\($0)") }
+    var stresses: [(String, Scenario)] = []
+    for name in s.scenarios.keys.sorted() { stresses.append((name, try analysis.scenario(named: name))) }
     if stresses.isEmpty {
-      stresses = [("rent deflation 50%", "deflation=50%"), ("spot rates −30%", "spot=-30%"), ("utilization −20pt", "utilization=-20pt"),
-                  ("rates +300bp", "rate=+300bp"), ("collateral −30%", "haircut=30%")]
-      if s.graph.nodes.values.contains(where: { $0.type == "crypto" }) { stresses.append(("bitcoin −60%", "btc=-60%")) }
+      var standard: [(String, Scenario.Key, Double)] = [
+        ("rent deflation 50%", .deflation, 0.5), ("spot rates −30%", .spot, -0.3), ("utilization −20pt", .utilization, -0.2),
+        ("rates +300bp", .rate, 0.03), ("collateral −30%", .haircut, 0.3),
+      ]
+      if s.graph.nodes.values.contains(where: { $0.type == "crypto" }) { standard.append(("bitcoin −60%", .btc, -0.6)) }
+      // Each on top of the scenario in use, as `waterfall KEY=CHANGE` runs.
+      for (label, key, v) in standard { stresses.append((label, try analysis.scenario(named: nil, stress: Scenario(values: [key: v])))) }
       html.paragraph("The session has no named scenarios; these are standard stresses, each alone.")
     }
-    var srows: [[String]] = [["base case", ratio(wf["min_dscr"]), month(wf["default_month"]), losses(wf)]]
-    for (label, words) in stresses {
-      let r = try host.runCommand("waterfall \(words) --json")
-      srows.append([label, ratio(r["min_dscr"]), month(r["default_month"]), losses(r)])
+    var srows: [[String]] = [["base case", ratio(WaterfallMetric.minDSCR.value(wf)), month(wf.defaultMonth), losses(wf)]]
+    for (label, stress) in stresses {
+      let r = try analysis.waterfall(stress).result
+      srows.append([label, ratio(WaterfallMetric.minDSCR.value(r)), month(r.defaultMonth), losses(r)])
     }
     html.table(["case", "min DSCR", "default month", "losses at default"], srows)
 
     // Monte Carlo.
     if paths > 0 {
-      let mc = try host.runCommand("shock mc paths=\(paths) seed=1\(scenario) --json")
+      let mc = try analysis.monteCarlo(
+        MonteCarloModel(), scenario: sc, paths: paths, months: s.deal.horizon, seed: 1,
+        threads: ProcessInfo.processInfo.activeProcessorCount)
       html.heading("Monte Carlo")
       html.paragraph(
-        "\(Format.grouped(Double(paths), decimals: 0)) paths of correlated monthly factors (spot rates, crypto, utilization, base rate; tenant defaults), correlations converging in stress months. Probability of default within the horizon: <b>\(mc["pd"]?.numberValue.map { Format.percent($0, maxDecimals: 2) } ?? "—")</b>.")
-      let bins = (mc["histogram"]?.arrayValue ?? []).map {
-        (label: Format.grouped($0["from"]?.numberValue ?? 0, decimals: 2) + "x", count: $0["paths"]?.numberValue ?? 0)
-      }
+        "\(Format.grouped(Double(paths), decimals: 0)) paths of correlated monthly factors (spot rates, crypto, utilization, base rate; tenant defaults), correlations converging in stress months. Probability of default within the horizon: <b>\(Format.percent(mc.pd, maxDecimals: 2))</b>.")
+      let bins = mc.histogram.map { (label: Format.grouped($0.from, decimals: 2) + "x", count: Double($0.paths)) }
       if !bins.isEmpty {
         html.subheading("Min DSCR across paths")
         html.raw(SVG.bars(bins))
       }
       var mrows: [[String]] = []
-      for (id, f) in (mc["facilities"]?.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
-        let fair = f["fair_spread"]?.numberValue, spread = f["spread"]?.numberValue
+      for f in mc.facilities.sorted(by: { $0.id < $1.id }) {
         mrows.append([
-          id, f["pd"]?.numberValue.map { Format.percent($0, maxDecimals: 1) } ?? "", Format.money(f["expected_loss"]?.numberValue ?? 0),
-          Format.money(f["loss_q99"]?.numberValue ?? 0), spread.map { Format.percent($0, maxDecimals: 2) } ?? "",
-          fair.map { Format.percent($0, maxDecimals: 2) } ?? "∞",
-          (fair ?? .infinity) > (spread ?? 0) ? "<b class=\"warn\">spread below expected loss</b>" : "",
+          f.id, Format.percent(f.pd, maxDecimals: 1), Format.money(f.expectedLoss), Format.money(f.lossQ99),
+          Format.percent(f.spread, maxDecimals: 2), f.fairSpread.isFinite ? Format.percent(f.fairSpread, maxDecimals: 2) : "∞",
+          f.underpriced ? "<b class=\"warn\">spread below expected loss</b>" : "",
         ])
       }
       html.table(["facility", "PD", "expected loss", "loss (99%)", "spread", "fair spread", ""], mrows, rawLast: true)
@@ -162,24 +170,28 @@ public struct ReportPlugin: DealPlugin {
 
     // Recoveries.
     html.heading("Recoveries after a default")
-    var liq = try host.runCommand("liquidate\(scenario) --json")
+    let params = LiquidationParameters()
     var assumed = false
-    if liq["default_month"] == .null {
+    var liquidation = try analysis.liquidation(scenario: sc, at: nil, facilities: [], parameters: params)
+    if liquidation == nil {
       assumed = true
-      liq = try host.runCommand("liquidate at=\(max(1, s.deal.horizon / 2))\(scenario) --json")
+      liquidation = try analysis.liquidation(scenario: sc, at: max(1, s.deal.horizon / 2), facilities: [], parameters: params)
     }
-    let chain = (liq["defaulted"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: " → ")
-    html.paragraph(
-      (assumed ? "The deal does not default in this case; the memo assumes a default in month \(max(1, s.deal.horizon / 2)). " : "")
-        + "Fire sale at the market's depth (\(Format.grouped(liq["parameters"]?["depth"]?.numberValue ?? 0, decimals: 0)) GPUs a month) from month \(Int(liq["default_month"]?.numberValue ?? 0)); default chain: \(chain).")
-    var lrows: [[String]] = []
-    for (id, f) in (liq["facilities"]?.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
-      lrows.append([
-        id, Format.money(f["claim"]?.numberValue ?? 0), f["recovery_rate"]?.numberValue.map { Format.percent($0, maxDecimals: 1) } ?? "—",
-        Format.money(f["loss"]?.numberValue ?? 0), String(Int(f["months_to_liquidate"]?.numberValue ?? 0)),
-      ])
+    if let liq = liquidation {
+      let chain = liq.ws.chain.map { liq.plan.facilities[$0] }.joined(separator: " → ")
+      html.paragraph(
+        (assumed ? "The deal does not default in this case; the memo assumes a default in month \(max(1, s.deal.horizon / 2)). " : "")
+          + "Fire sale at the market's depth (\(Format.grouped(params.depth, decimals: 0)) GPUs a month) from month \(liq.input.defaultMonth); default chain: \(chain).")
+      var lrows: [[String]] = []
+      for f in liq.shown.sorted(by: { liq.plan.facilities[$0] < liq.plan.facilities[$1] }) {
+        lrows.append([
+          liq.plan.facilities[f], Format.money((liq.input.claims[f] * 100).rounded() / 100),
+          liq.rate(f).map { Format.percent(($0 * 10_000).rounded() / 10_000, maxDecimals: 1) } ?? "—",
+          Format.money((liq.loss(f) * 100).rounded() / 100), String(liq.ws.months[f]),
+        ])
+      }
+      html.table(["facility", "claim", "recovery", "loss", "months to sell"], lrows)
     }
-    html.table(["facility", "claim", "recovery", "loss", "months to sell"], lrows)
 
     // Sources.
     if !s.notes.isEmpty {
@@ -195,12 +207,12 @@ public struct ReportPlugin: DealPlugin {
       files: [path])
   }
 
-  func ratio(_ v: JSONValue?) -> String { v?.numberValue.map { Format.grouped($0, decimals: 2) + "x" } ?? "—" }
-  func month(_ v: JSONValue?) -> String { v?.numberValue.map { String(Int($0)) } ?? "none" }
-  func losses(_ w: JSONValue) -> String {
-    let l = (w["facilities"]?.objectValue ?? [:]).compactMap { id, f -> (String, Double)? in
-      guard let x = f["loss"]?.numberValue, x > 0 else { return nil }
-      return (id, x)
+  func ratio(_ v: Double?) -> String { v.map { Format.grouped($0, decimals: 2) + "x" } ?? "—" }
+  func month(_ v: Int?) -> String { v.map(String.init) ?? "none" }
+  func losses(_ w: WaterfallResult) -> String {
+    let l = w.facilities.compactMap { f -> (String, Double)? in
+      let x = (f.loss * 100).rounded() / 100
+      return x > 0 ? (f.id, x) : nil
     }.sorted { $0.0 < $1.0 }
     return l.isEmpty ? "none" : l.map { "\($0.0) \(Format.compactMoney($0.1))" }.joined(separator: ", ")
   }

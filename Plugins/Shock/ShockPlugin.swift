@@ -1,4 +1,5 @@
 import DealCore
+import DealEngine
 import DealPluginAPI
 
 /// `shock` and `scenario`: stress the deal and rerun the waterfall (SPEC §5).
@@ -10,13 +11,12 @@ public struct ShockPlugin: DealPlugin {
   public var version: String { "0.1.0" }
   public var commands: [CommandSpec] { [shock, scenario] }
 
-  static let keyNames = Scenario.keys.map(\.name)
 
   var shock: CommandSpec {
     CommandSpec(
       name: "shock", abstract: "stress the deal (rent deflation, coin crash, utilization, rates) and compare with the base case",
       usage: "shock KEY=CHANGE ... [name=NAME] | shock grid KEY=FROM..TO:STEPS [KEY=FROM..TO:STEPS] [metric=M] [--csv FILE] | shock solve TARGET KEY [KEY2] | shock mc [paths=N] [months=N] [seed=S] [corr=RHO] [converge=RHO] [threads=T] [spot_vol=X] [util_vol=PT] [rate_vol=X] [stress=X] [scenario=NAME]",
-      discussion: "Keys: " + Scenario.keys.map { "\($0.name) (\($0.help))" }.joined(separator: "; ")
+      discussion: "Keys: " + Scenario.Key.allCases.map { "\($0.rawValue) (\($0.help))" }.joined(separator: "; ")
         + ". name=NAME keeps the stress as a named scenario of the session ('waterfall scenario=NAME')."
         + " grid tabulates a metric (min_dscr, avg_dscr, default_month, first_breach_month, FACILITY.loss, FACILITY.irr)"
         + " over one or two keys; solve finds the smallest stress at which TARGET (default, breach, \"senior.loss>0\","
@@ -32,7 +32,7 @@ public struct ShockPlugin: DealPlugin {
         "shock mc paths=20000 seed=7", "shock mc corr=20% converge=95% months=36", "shock mc scenario=bear --json",
       ],
       subcommands: ["grid", "solve", "mc"],
-      options: Scenario.keys.map { OptionSpec($0.name, "CHANGE", help: $0.help + " (\($0.example))") }
+      options: Scenario.Key.allCases.map { OptionSpec($0.rawValue, "CHANGE", help: $0.help + " (\($0.example))") }
         + [OptionSpec("name", "NAME", help: "keep the stress as a named scenario"),
            OptionSpec("metric", "M", help: "grid: the metric to tabulate (default min_dscr)"),
            OptionSpec("scenario", "NAME", help: "mc: run on top of a named scenario, or base", completion: .scenarios)]
@@ -49,31 +49,30 @@ public struct ShockPlugin: DealPlugin {
           .withHint("'shock KEY=CHANGE ...' for one stress; 'shock grid', 'shock solve' or 'shock mc' for many")
       case nil: break
       }
-      var factors: [String: Double] = [:]
-      var typed: [String] = []
+      var stress = Scenario.base
       for (key, value, _) in inv.options where key != "name" {
-        factors[key] = try Scenario.value(of: key, value)
-        typed.append(Word(text: "\(key)=\(value)", start: 0, end: 0, equalsIndex: key.utf8.count).rendered)
+        let (k, v) = try Scenario.parse(key: key, value)
+        stress[k] = v
       }
-      guard !factors.isEmpty else {
+      guard !stress.isBase else {
         throw DealError.usage(
           "no stress given", hint: "e.g. shock deflation=40% btc=-60% utilization=-20pt rate=+200bp", subject: .word(0))
       }
-      let base = try ctx.host.runCommand("waterfall scenario=base --json")
-      let shocked = try ctx.host.runCommand("waterfall scenario=base " + typed.joined(separator: " ") + " --json")
+      let base = try ctx.analysis.waterfall(.base).result
+      let shocked = try ctx.analysis.waterfall(stress).result
       var saved: String? = nil
       if let name = inv.option("name") {
         guard DealGraph.isValidID(name) else {
           throw DealError(.invalid, "invalid scenario name '\(name)'", hint: "names are like ids: bear, btc-crash, stress_1", subject: .value("name"))
         }
-        ctx.modify { $0.scenarios[name] = factors }
+        ctx.modify { $0.scenarios[name] = stress }
         saved = name
       }
-      let described = Scenario.describe(factors)
+      let described = stress.description
       return CommandOutput(
         text: ShockReport.compare([("base", base), ("shocked", shocked)], title: "shock: " + described)
           + (saved.map { "\nkept as scenario '\($0)' (waterfall scenario=\($0))" } ?? ""),
-        json: ["base": ShockReport.summary(base), "shocked": ShockReport.summary(shocked), "factors": .object(factors.mapValues { .number($0) })],
+        json: ["base": base.summaryJSON(), "shocked": shocked.summaryJSON(), "factors": .object(stress.factors.mapValues { .number($0) })],
         csv: { ShockReport.csvTable([("base", base), ("shocked", shocked)]) })
     }
   }
@@ -110,7 +109,7 @@ public struct ShockPlugin: DealPlugin {
       ],
       subcommands: ["ls", "save", "use", "rm", "compare"],
       arguments: [ArgumentSpec("SUBCOMMAND", .values(["ls", "save", "use", "rm", "compare"])), ArgumentSpec("NAME", .scenarios, repeats: true)],
-      options: Scenario.keys.map { OptionSpec($0.name, "CHANGE", help: $0.help) },
+      options: Scenario.Key.allCases.map { OptionSpec($0.rawValue, "CHANGE", help: $0.help) },
       effects: .changes, tabular: true
     ) { inv, ctx in
       let sub = inv.positionals.first ?? "ls"
@@ -121,28 +120,27 @@ public struct ShockPlugin: DealPlugin {
         let all = ctx.session.scenarios.sorted { $0.key < $1.key }
         var t = TextTable(["SCENARIO", "IN USE", "STRESS"])
         let active = ctx.session.activeScenario
-        for (n, f) in all { t.add([n, active == n ? "*" : "", Scenario.describe(f)]) }
+        for (n, f) in all { t.add([n, active == n ? "*" : "", f.description]) }
         return CommandOutput(
           text: all.isEmpty ? "no scenarios (shock ... name=NAME or scenario save NAME ... keeps one)" : t.render(),
           json: [
-            "scenarios": .object(Dictionary(all.map { ($0.key, JSONValue.object($0.value.mapValues { .number($0) })) }, uniquingKeysWith: { a, _ in a })),
+            "scenarios": .object(Dictionary(all.map { ($0.key, JSONValue.object($0.value.factors.mapValues { .number($0) })) }, uniquingKeysWith: { a, _ in a })),
             "in_use": .optional(active),
           ],
-          csv: { (["scenario", "in_use", "stress"], all.map { [$0.key, active == $0.key ? "yes" : "", Scenario.describe($0.value)] }) })
+          csv: { (["scenario", "in_use", "stress"], all.map { [$0.key, active == $0.key ? "yes" : "", $0.value.description] }) })
       case "save":
         guard names.count == 1 else { throw DealError.usage("scenario save takes one NAME", hint: "scenario save NAME KEY=CHANGE ...", subject: .word(0)) }
         let name = names[0]
         guard DealGraph.isValidID(name), name != "base" else {
           throw DealError(.invalid, "invalid scenario name '\(name)'", hint: "names are like ids; 'base' is the base case", subject: .text(name))
         }
-        var factors: [String: Double] = [:]
-        for (key, value, _) in inv.options { factors[key] = try Scenario.value(of: key, value) }
-        guard !factors.isEmpty else { throw DealError.usage("no stress given", hint: "e.g. scenario save bear deflation=45%", subject: .word(0)) }
+        let stress = try inv.stress()
+        guard !stress.isBase else { throw DealError.usage("no stress given", hint: "e.g. scenario save bear deflation=45%", subject: .word(0)) }
         let replaced = ctx.session.scenarios[name] != nil
-        ctx.modify { $0.scenarios[name] = factors }
+        ctx.modify { $0.scenarios[name] = stress }
         return CommandOutput(
-          text: "\(replaced ? "replaced" : "saved") scenario '\(name)': \(Scenario.describe(factors))",
-          json: ["saved": .string(name), "factors": .object(factors.mapValues { .number($0) })])
+          text: "\(replaced ? "replaced" : "saved") scenario '\(name)': \(stress.description)",
+          json: ["saved": .string(name), "factors": .object(stress.factors.mapValues { .number($0) })])
       case "use":
         guard names.count == 1 else { throw DealError.usage("scenario use takes one NAME, or base", subject: .word(0)) }
         let name = names[0]
@@ -154,7 +152,7 @@ public struct ShockPlugin: DealPlugin {
           throw DealError.unknownName("scenario", name, valid: ["base"] + ctx.session.scenarios.keys.sorted(), subject: .word(inv.positionalIndices[1]))
         }
         ctx.modify { $0.activeScenario = name }
-        let stress = Scenario.describe(ctx.session.scenarios[name] ?? [:])
+        let stress = (ctx.session.scenarios[name] ?? .base).description
         return CommandOutput(
           text: "commands run under scenario '\(name)' (\(stress)) until 'scenario use base'",
           json: ["in_use": .string(name)])
@@ -170,20 +168,20 @@ public struct ShockPlugin: DealPlugin {
         return CommandOutput(text: "removed " + names.map { "'\($0)'" }.joined(separator: ", "), json: ["removed": .array(names.map { .string($0) })])
       case "compare":
         guard !names.isEmpty else { throw DealError.usage("scenario compare needs names", hint: "scenario compare base bear", subject: .word(0)) }
-        var runs: [(String, JSONValue)] = []
+        var runs: [(String, WaterfallResult)] = []
         for (k, n) in names.enumerated() {
           if n == "base" {
-            runs.append((n, try ctx.host.runCommand("waterfall scenario=base --json")))
+            runs.append((n, try ctx.analysis.waterfall(.base).result))
           } else {
-            guard ctx.session.scenarios[n] != nil else {
+            guard let sc = ctx.session.scenarios[n] else {
               throw DealError.unknownName("scenario", n, valid: ["base"] + ctx.session.scenarios.keys.sorted(), subject: .word(inv.positionalIndices[k + 1]))
             }
-            runs.append((n, try ctx.host.runCommand("waterfall scenario=\(n) --json")))
+            runs.append((n, try ctx.analysis.waterfall(sc).result))
           }
         }
         return CommandOutput(
           text: ShockReport.compare(runs, title: "scenarios"),
-          json: ["scenarios": .object(Dictionary(runs.map { ($0.0, ShockReport.summary($0.1)) }, uniquingKeysWith: { a, _ in a }))],
+          json: ["scenarios": .object(Dictionary(runs.map { ($0.0, $0.1.summaryJSON()) }, uniquingKeysWith: { a, _ in a }))],
           csv: { ShockReport.csvTable(runs) })
       default:
         throw DealError.unknownName("scenario subcommand", sub, valid: ["ls", "save", "use", "rm", "compare"], subject: .word(1))
@@ -195,56 +193,54 @@ public struct ShockPlugin: DealPlugin {
 
 /// Side-by-side summaries of waterfall runs.
 enum ShockReport {
-  /// The waterfall summary S of SPEC §5: min and average DSCR, first
-  /// breach, default month, facilities.
-  static func summary(_ w: JSONValue) -> JSONValue {
-    [
-      "min_dscr": w["min_dscr"] ?? .null, "avg_dscr": w["avg_dscr"] ?? .null,
-      "first_breach_month": w["first_breach_month"] ?? .null, "default_month": w["default_month"] ?? .null,
-      "facilities": w["facilities"] ?? .object([:]), "defaulted": w["defaulted"] ?? .array([]),
+  /// The rows of a comparison: the summary metrics, then each facility's
+  /// loss and IRR.
+  static func metrics(_ runs: [(String, WaterfallResult)]) -> [(label: String, csv: String, metric: WaterfallMetric)] {
+    var out: [(String, String, WaterfallMetric)] = [
+      ("min DSCR", "min_dscr", .minDSCR), ("average DSCR", "avg_dscr", .avgDSCR),
+      ("first breach month", "first_breach_month", .firstBreachMonth), ("default month", "default_month", .defaultMonth),
     ]
+    for id in (runs.first?.1.facilities.map(\.id) ?? []).sorted() {
+      out.append(("\(id) loss USD", "\(id).loss_usd", .facility(id, .loss)))
+      out.append(("\(id) IRR", "\(id).irr", .facility(id, .irr)))
+    }
+    return out
   }
 
   /// The comparison as CSV: one row per metric, one column per run, plain numbers.
-  static func csvTable(_ runs: [(String, JSONValue)]) -> (header: [String], rows: [[String]]) {
-    var metrics: [(String, (JSONValue) -> JSONValue?)] = [
-      ("min_dscr", { $0["min_dscr"] }), ("avg_dscr", { $0["avg_dscr"] }),
-      ("first_breach_month", { $0["first_breach_month"] }), ("default_month", { $0["default_month"] }),
-    ]
-    let ids = (runs.first?.1["facilities"]?.objectValue ?? [:]).keys.sorted()
-    for id in ids {
-      metrics.append(("\(id).loss_usd", { $0["facilities"]?[id]?["loss"] }))
-      metrics.append(("\(id).irr", { $0["facilities"]?[id]?["irr"] }))
-    }
-    let rows = metrics.map { name, get in [name] + runs.map { run in get(run.1)?.numberValue.map { CSV.number($0, decimals: 4) } ?? "" } }
+  static func csvTable(_ runs: [(String, WaterfallResult)]) -> (header: [String], rows: [[String]]) {
+    let rows = metrics(runs).map { m in [m.csv] + runs.map { run in m.metric.value(run.1).map { CSV.number($0, decimals: 4) } ?? "" } }
     return (["metric"] + runs.map(\.0), rows)
   }
 
-  static func compare(_ runs: [(String, JSONValue)], title: String) -> String {
-    func ratio(_ v: JSONValue?) -> String { v?.numberValue.map { Format.grouped($0, decimals: 2) + "x" } ?? "—" }
-    func month(_ v: JSONValue?) -> String { v?.numberValue.map { String(Int($0)) } ?? "none" }
-    func money(_ v: JSONValue?) -> String { v?.numberValue.map { Format.grouped($0, decimals: 0) } ?? "—" }
-    func pct(_ v: JSONValue?) -> String { v?.numberValue.map { Format.percent($0, maxDecimals: 1) } ?? "—" }
+  static func compare(_ runs: [(String, WaterfallResult)], title: String) -> String {
+    func signed(_ x: Double, _ s: String) -> String { (x > 0 ? "+" : "") + s }
+    func format(_ m: WaterfallMetric, _ v: Double?) -> String {
+      switch m {
+      case .minDSCR, .avgDSCR: v.map { Format.grouped($0, decimals: 2) + "x" } ?? "—"
+      case .defaultMonth, .firstBreachMonth: v.map { String(Int($0)) } ?? "none"
+      case .facility(_, .irr): v.map { Format.percent($0, maxDecimals: 1) } ?? "—"
+      default: v.map { Format.grouped($0, decimals: 0) } ?? "—"
+      }
+    }
+    func delta(_ m: WaterfallMetric, _ a: Double, _ b: Double) -> String {
+      switch m {
+      case .minDSCR, .avgDSCR: signed(b - a, Format.grouped(b - a, decimals: 2) + "x")
+      case .defaultMonth, .firstBreachMonth: signed(b - a, String(Int(b - a)))
+      case .facility(_, .irr): signed(b - a, Format.plain((b - a) * 10_000, maxDecimals: 0) + "bp")
+      default: signed(b - a, Format.grouped(b - a, decimals: 0))
+      }
+    }
     let withChange = runs.count == 2
     var headers = ["METRIC"] + runs.map { $0.0.uppercased() }
     if withChange { headers.append("CHANGE") }
     var t = TextTable(headers, aligns: [.left] + Array(repeating: .right, count: headers.count - 1))
-    func row(_ label: String, _ get: (JSONValue) -> JSONValue?, _ fmt: (JSONValue?) -> String, delta: ((Double, Double) -> String)?) {
-      var r = [label] + runs.map { fmt(get($0.1)) }
+    for m in metrics(runs) {
+      var r = [m.label] + runs.map { format(m.metric, m.metric.value($0.1)) }
       if withChange {
-        if let a = get(runs[0].1)?.numberValue, let b = get(runs[1].1)?.numberValue, let delta { r.append(delta(a, b)) } else { r.append("") }
+        if let a = m.metric.value(runs[0].1), let b = m.metric.value(runs[1].1) { r.append(delta(m.metric, a, b)) } else { r.append("") }
       }
       t.add(r)
-    }
-    func signed(_ x: Double, _ s: String) -> String { (x > 0 ? "+" : "") + s }
-    row("min DSCR", { $0["min_dscr"] }, ratio, delta: { a, b in signed(b - a, Format.grouped(b - a, decimals: 2) + "x") })
-    row("average DSCR", { $0["avg_dscr"] }, ratio, delta: { a, b in signed(b - a, Format.grouped(b - a, decimals: 2) + "x") })
-    row("first breach month", { $0["first_breach_month"] }, month, delta: { a, b in signed(b - a, String(Int(b - a))) })
-    row("default month", { $0["default_month"] }, month, delta: { a, b in signed(b - a, String(Int(b - a))) })
-    let ids = (runs.first?.1["facilities"]?.objectValue?.keys.sorted()) ?? []
-    for id in ids {
-      row("\(id) loss USD", { $0["facilities"]?[id]?["loss"] }, money, delta: { a, b in signed(b - a, Format.grouped(b - a, decimals: 0)) })
-      row("\(id) IRR", { $0["facilities"]?[id]?["irr"] }, pct, delta: { a, b in signed(b - a, Format.plain((b - a) * 10_000, maxDecimals: 0) + "bp") })
     }
     return title + "\n\n" + t.render()
   }

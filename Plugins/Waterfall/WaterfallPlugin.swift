@@ -1,4 +1,5 @@
 import DealCore
+import DealEngine
 import DealPluginAPI
 
 /// `waterfall`: month by month, does the cash from the assets pay the debt?
@@ -30,7 +31,7 @@ public struct WaterfallPlugin: DealPlugin {
       options: [
         OptionSpec("months", "N", help: "months to run (default: the horizon)"),
         OptionSpec("scenario", "NAME", help: "run under a named scenario, or base (default: the one in use, see scenario use)", completion: .scenarios),
-      ] + Scenario.keys.map { OptionSpec($0.name, "CHANGE", help: "stress: " + $0.help + " (\($0.example))") },
+      ] + Scenario.Key.allCases.map { OptionSpec($0.rawValue, "CHANGE", help: "stress: " + $0.help + " (\($0.example))") },
       flags: [
         FlagSpec("detail", help: "one row per month instead of per year"),
         FlagSpec("chart", value: "dscr|ltv|balance", help: "draw the DSCR, LTV or balance path"),
@@ -45,7 +46,7 @@ public struct WaterfallPlugin: DealPlugin {
     try inv.noExtraPositionals(after: 0, usage: Self.usage)
     let s = ctx.session
     let months = try inv.integer("months", NumberSpec(.months, min: 1, max: Double(s.deal.horizon))) ?? s.deal.horizon
-    let (sc, factors) = try inv.scenario(in: s)
+    let sc = try inv.scenario(ctx.analysis)
     let chartKind = inv.flags["chart"]
     if let k = chartKind, !["dscr", "ltv", "balance"].contains(k) {
       throw DealError.unknownName("chart", k, valid: ["dscr", "ltv", "balance"], subject: .text(k))
@@ -53,16 +54,16 @@ public struct WaterfallPlugin: DealPlugin {
     guard s.graph.nodes.values.contains(where: { $0.kind == .facility }) else {
       throw DealError(.invalid, "the deal has no facility to pay", hint: "add one with 'add facility ID type=term amount=... term=...'")
     }
-    let plan = try WaterfallPlan.compile(s, schema: ctx.schema, marketValues: ctx.host.marketValues(), months: months)
-    let r = WaterfallEngine.run(plan, sc)
+    let run = try ctx.analysis.waterfall(sc, months: months)
+    let plan = run.plan, r = run.result
     let terminal = ctx.terminal
     let detail = inv.has("detail")
     let named = inv.option("scenario") ?? s.activeScenario
-    var title = named.flatMap { $0 == "base" ? nil : "scenario '\($0)'" } ?? (factors.isEmpty ? "base case" : "stressed")
-    if !factors.isEmpty { title += ": " + Scenario.describe(factors) }
+    var title = named.flatMap { $0 == "base" ? nil : "scenario '\($0)'" } ?? (sc.isBase ? "base case" : "stressed")
+    if !sc.isBase { title += ": " + sc.description }
     return CommandOutput(
       text: WaterfallReport.text(r, plan: plan, start: s.deal.start, title: title, detail: detail, chart: chartKind, terminal: terminal),
-      json: WaterfallReport.json(r), csv: { [start = s.deal.start] in WaterfallReport.csv(r, start: start) })
+      json: r.json(), csv: { [start = s.deal.start] in WaterfallReport.csv(r, start: start) })
   }
 }
 

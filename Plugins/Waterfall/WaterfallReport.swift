@@ -1,41 +1,11 @@
 import DealCore
+import DealEngine
 import DealPluginAPI
 
 /// How a waterfall result reads: summary, facilities, breaches, a yearly or
 /// monthly table, a chart; JSON; CSV.
 enum WaterfallReport {
   static func ratio(_ x: Double?) -> String { x.map { Format.grouped($0, decimals: 2) + "x" } ?? "—" }
-
-  static func json(_ r: WaterfallResult) -> JSONValue {
-    func round2(_ x: Double) -> JSONValue { .number((x * 100).rounded() / 100) }
-    func opt4(_ x: Double?) -> JSONValue { x.map { .number(($0 * 10_000).rounded() / 10_000) } ?? .null }
-    var facilities: [String: JSONValue] = [:]
-    for f in r.facilities {
-      facilities[f.id] = [
-        "interest_paid": round2(f.interestPaid), "principal_paid": round2(f.principalPaid),
-        "balance_end": round2(f.balanceEnd), "loss": round2(f.loss), "irr": opt4(f.irr), "wal": opt4(f.wal),
-        "default_month": .optional(f.defaultMonth), "converted": .bool(f.converted),
-        "refinancing_need": round2(f.refinancingNeed), "guarantor_paid": round2(f.guarantorPaid),
-        "coins_sold": .number(f.coinsSold), "balance_at_default": round2(f.balanceAtDefault),
-        "reserve_at_default": round2(f.reserveAtDefault), "reserve_end": round2(f.reserveEnd),
-      ]
-    }
-    return [
-      "months": .number(Double(r.months)), "min_dscr": opt4(r.minDSCR), "avg_dscr": opt4(r.avgDSCR),
-      "first_breach_month": .optional(r.firstBreachMonth), "default_month": .optional(r.defaultMonth),
-      "periods": .array(r.periods.map { p in
-        [
-          "month": .number(Double(p.month)), "revenue": round2(p.revenue), "opex": round2(p.opex),
-          "cfads": round2(p.cfads), "debt_service": round2(p.debtService), "dscr": opt4(p.dscr), "ltv": opt4(p.ltv),
-          "balance": round2(p.balance), "interest": round2(p.interest), "principal": round2(p.principal),
-          "reserve": round2(p.reserve), "to_equity": round2(p.toEquity), "trapped": round2(p.trapped),
-        ]
-      }),
-      "facilities": .object(facilities),
-      "breaches": .array(r.breaches.map { ["month": .number(Double($0.month)), "facility": .string($0.facility), "kind": .string($0.kind), "detail": .string($0.detail)] }),
-      "defaulted": .array(r.defaulted.map { .string($0) }),
-    ]
-  }
 
   /// The monthly table for `--csv`.
   static func csv(_ r: WaterfallResult, start: Month) -> (header: [String], rows: [[String]]) {

@@ -17,13 +17,12 @@ public struct Session: Equatable, Sendable {
   public var deal: Deal
   public var graph: DealGraph
   public var notes: [Note]
-  /// Named scenarios: name → factor key → value (the keys belong to the
-  /// plugin that interprets them, e.g. `shock`).
-  public var scenarios: [String: [String: Double]]
+  /// Named scenarios (`shock ... name=NAME`, `scenario save`).
+  public var scenarios: [String: Scenario]
   /// The scenario commands run under when none is named (`scenario use`).
   public var activeScenario: String? = nil
 
-  public init(deal: Deal, graph: DealGraph = DealGraph(), notes: [Note] = [], scenarios: [String: [String: Double]] = [:]) {
+  public init(deal: Deal, graph: DealGraph = DealGraph(), notes: [Note] = [], scenarios: [String: Scenario] = [:]) {
     self.deal = deal
     self.graph = graph
     self.notes = notes

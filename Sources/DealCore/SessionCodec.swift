@@ -1,3 +1,4 @@
+import Foundation
 import Dispatch
 
 /// Reads and writes `.deal` files (SPEC §4): versioned, canonical JSON.
@@ -132,11 +133,11 @@ public enum SessionCodec {
     mark = w.bytes.count
     w.key("scenarios")
     w.beginObject()
-    for (name, factors) in s.scenarios.sorted(by: { $0.key < $1.key }) {
+    for (name, scenario) in s.scenarios.sorted(by: { $0.key < $1.key }) {
       w.key(name)
       w.beginObject()
-      for (k, v) in factors.sorted(by: { $0.key < $1.key }) {
-        w.key(k)
+      for (k, v) in scenario.values.sorted(by: { $0.key < $1.key }) {
+        w.key(k.rawValue)
         w.number(v)
       }
       w.endObject()
@@ -219,16 +220,6 @@ public enum SessionCodec {
     if text.utf8.count > maxBytes {
       throw DecodeError("file is larger than \(maxBytes >> 20) MiB")
     }
-    if let file = decodeStreaming(text, schema: schema) { return file }
-    return try decodePlain(text, schema: schema)
-  }
-
-  /// Decodes through a JSON document: the reference way, which also says
-  /// what is wrong with a file (see `decodeStreaming`).
-  @_spi(Testing) public static func decodePlain(_ text: String, schema: Schema) throws(DecodeError) -> SessionFile {
-    if text.utf8.count > maxBytes {
-      throw DecodeError("file is larger than \(maxBytes >> 20) MiB")
-    }
     let doc: JSONValue
     do {
       let parser = JSONParser(maxDepth: maxDepth)
@@ -274,10 +265,8 @@ public enum SessionCodec {
 
   /// Decodes a document of the current version (`migrated`: one that a
   /// migration brought up to it, which carries no content hash yet).
-  /// `graph`: the nodes and edges when they were read already (and `top`
-  /// lacks them).
   static func decodeCurrent(
-    _ top: [String: JSONValue], schema: Schema, migrated: Bool = false, graph parts: GraphParts? = nil
+    _ top: [String: JSONValue], schema: Schema, migrated: Bool = false
   ) throws(DecodeError) -> SessionFile {
     try unknownKeys(top, allowed: topKeys, at: "the top level")
     let meta = SessionMetadata(
@@ -312,12 +301,7 @@ public enum SessionCodec {
     // Nodes and edges are read on both cores; an edge's ends are checked
     // against the nodes afterwards, in file order.
     let graph: DealGraph
-    if let parts {
-      for e in parts.edges.list {
-        try checkEnds(e, parts.nodes[e.from], parts.nodes[e.to])
-      }
-      do { graph = try DealGraph(nodes: parts.nodes, edges: parts.edges) } catch { throw DecodeError(error.message) }
-    } else {
+    do {
       final class Parts: @unchecked Sendable {
         var nodes: Result<([Node], [String: Node]), DecodeError> = .failure(DecodeError("not read"))
         var edges: Result<[Edge], DecodeError> = .failure(DecodeError("not read"))
@@ -349,7 +333,7 @@ public enum SessionCodec {
     }
 
     // Scenarios.
-    var scenarios: [String: [String: Double]] = [:]
+    var scenarios: [String: Scenario] = [:]
     guard case .object(let sc)? = top["scenarios"] ?? .object([:]) else { throw DecodeError("\"scenarios\" must be an object") }
     for (name, v) in sc {
       guard DealGraph.isValidID(name) else { throw DecodeError("scenario \"\(name)\": invalid name") }
@@ -361,7 +345,7 @@ public enum SessionCodec {
         }
         out[k] = num
       }
-      scenarios[name] = out
+      do { scenarios[name] = try Scenario(factors: out) } catch { throw DecodeError("scenario '\(name)': \(error.message)") }
     }
 
     // Journal: text only, never executed.

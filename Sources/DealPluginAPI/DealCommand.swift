@@ -21,6 +21,7 @@
 //    every error path, and a section to README.md.
 
 import DealCore
+import DealEngine
 
 /// A command plugin: a named, versioned set of commands, registered with the
 /// shell at start-up (built-ins) or when loaded from a shared library.
@@ -242,20 +243,6 @@ public protocol CommandHost: AnyObject {
   func progress(_ fraction: Double?, _ label: String)
 }
 
-extension CommandHost {
-  /// Market values by asset and month from `depreciate`, through the host:
-  /// the numbers the user sees (cached as derived data of the session).
-  /// `months` runs the curves past the horizon (e.g. for a sale that ends
-  /// after it). Empty when no plugin answers `depreciate`.
-  public func marketValues(months: Int? = nil) -> [String: [Double]] {
-    let line = "depreciate" + (months.map { " months=\($0)" } ?? "") + " --json"
-    guard let json = try? runCommand(line), let assets = json["assets"]?.objectValue else { return [:] }
-    var out: [String: [Double]] = [:]
-    for (id, v) in assets { out[id] = v["market_value"]?.arrayValue?.compactMap(\.numberValue) ?? [] }
-    return out
-  }
-}
-
 /// How output will be seen.
 public struct TerminalInfo: Sendable {
   public var width: Int
@@ -270,7 +257,8 @@ public struct TerminalInfo: Sendable {
 }
 
 /// What a running command sees: a copy of the session to read and change,
-/// the schema, the shell's services and the terminal.
+/// the schema, the analysis of the session, the shell's services and the
+/// terminal.
 public struct CommandContext {
   public private(set) var session: Session
   public let schema: Schema
@@ -278,17 +266,26 @@ public struct CommandContext {
   public var terminal: TerminalInfo
   /// Whether `modify` was called.
   public private(set) var changed = false
+  /// The numbers of `session` (value curves, waterfall runs, liquidations),
+  /// computed when first asked for and shared by every command that runs
+  /// while the session is unchanged.
+  public private(set) var analysis: DealAnalysis
 
-  public init(session: Session, schema: Schema, host: CommandHost, terminal: TerminalInfo) {
+  /// - Parameter analysis: the shell's analysis of this session, if it has
+  ///   one (else a new one).
+  public init(session: Session, schema: Schema, host: CommandHost, terminal: TerminalInfo, analysis: DealAnalysis? = nil) {
     self.session = session
     self.schema = schema
     self.host = host
     self.terminal = terminal
+    self.analysis = analysis ?? DealAnalysis(session: session, schema: schema)
   }
 
-  /// Changes the session. The change is kept only if the command succeeds.
+  /// Changes the session. The change is kept only if the command succeeds;
+  /// the analysis then describes the changed session.
   public mutating func modify<T>(_ body: (inout Session) throws -> T) rethrows -> T {
     changed = true
+    defer { analysis = DealAnalysis(session: session, schema: schema) }
     return try body(&session)
   }
 

@@ -1,4 +1,5 @@
 import DealCore
+import DealEngine
 
 /// A command as parsed against its `CommandSpec`: positionals, `key=value`
 /// options (in order) and `--flags`.
@@ -50,7 +51,17 @@ public struct Invocation {
             guard i + 1 < words.count else {
               throw DealError.usage("'--\(flag)' needs a value (\(valueName))", subject: .word(i))
             }
-            flags[flag] = words[i + 1].text
+            // `--csv --json` is a flag without its value, not a file named
+            // "--json" (quote a value that starts with "--").
+            let next = words[i + 1]
+            if !next.quoted, next.text.hasPrefix("--"),
+              spec.allFlags.contains(where: { "--" + $0.name == next.text.split(separator: "=").first.map(String.init) })
+            {
+              throw DealError.usage(
+                "'--\(flag)' needs a value (\(valueName)) before '\(next.text)'", hint: "e.g. --\(flag) out.csv \(next.text)",
+                subject: .word(i))
+            }
+            flags[flag] = next.text
             i += 1
           }
         } else {
@@ -112,28 +123,19 @@ public struct Invocation {
     return try number(key, s).map { Int($0) }
   }
 
-  /// The scenario of `scenario=NAME` (else the one in use), with any stress
-  /// keys given on the command line on top; the base case if neither.
-  public func scenario(in s: Session) throws(DealError) -> (Scenario, [String: Double]) {
-    var factors: [String: Double] = [:]
-    let requested = option("scenario") ?? s.activeScenario
-    if let name = requested, name != "base" {
-      guard let named = s.scenarios[name] else {
-        throw DealError.unknownName("scenario", name, valid: s.scenarios.keys.sorted(), subject: .value("scenario"))
-          .withHint(s.scenarios.isEmpty ? "no scenarios yet; 'shock ... name=NAME' keeps one" : nil)
-      }
-      factors = named
+  /// The stress keys given on the command line (`deflation=40% btc=-60%`).
+  public func stress() throws(DealError) -> Scenario {
+    var sc = Scenario.base
+    for (key, value, _) in options {
+      guard let k = Scenario.Key(rawValue: key) else { continue }
+      sc[k] = try Scenario.parse(key: k.rawValue, value).1
     }
-    for (key, value, _) in options where Scenario.keys.contains(where: { $0.name == key }) {
-      factors[key] = try Scenario.value(of: key, value)
-    }
-    return (Scenario(factors: factors), factors)
+    return sc
   }
 
-  /// The words of the scenario options as typed (`scenario=` and stress
-  /// keys), to pass on to another command run through the host.
-  public var scenarioWords: [String] {
-    options.filter { o in o.key == "scenario" || Scenario.keys.contains { $0.name == o.key } }
-      .map { Word(text: "\($0.key)=\($0.value)", start: 0, end: 0, equalsIndex: $0.key.utf8.count).rendered }
+  /// The scenario of `scenario=NAME` (else the one in use), with the stress
+  /// keys given on the command line on top; the base case if neither.
+  public func scenario(_ analysis: DealAnalysis) throws(DealError) -> Scenario {
+    try analysis.scenario(named: option("scenario"), stress: stress())
   }
 }

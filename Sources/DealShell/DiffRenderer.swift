@@ -48,10 +48,10 @@ enum DiffRenderer {
     for (k, changes) in d.changedEdges {
       out.append("~ edge \(k): " + changes.map { "\($0.key) \(show($0.from, nil, $0.key, schema)) → \(show($0.to, nil, $0.key, schema))" }.joined(separator: ", "))
     }
-    for s in d.removedScenarios { out.append("- scenario \(s) (\(Scenario.describe(before.scenarios[s] ?? [:])))") }
-    for s in d.addedScenarios { out.append("+ scenario \(s) (\(Scenario.describe(after.scenarios[s] ?? [:])))") }
+    for s in d.removedScenarios { out.append("- scenario \(s) (\((before.scenarios[s] ?? .base).description))") }
+    for s in d.addedScenarios { out.append("+ scenario \(s) (\((after.scenarios[s] ?? .base).description))") }
     for s in d.changedScenarios {
-      out.append("~ scenario \(s): \(Scenario.describe(before.scenarios[s] ?? [:])) → \(Scenario.describe(after.scenarios[s] ?? [:]))")
+      out.append("~ scenario \(s): \((before.scenarios[s] ?? .base).description) → \((after.scenarios[s] ?? .base).description)")
     }
     if d.notesRemoved > 0 { out.append("- \(d.notesRemoved) note\(d.notesRemoved == 1 ? "" : "s")") }
     if d.notesAdded > 0 { out.append("+ \(d.notesAdded) note\(d.notesAdded == 1 ? "" : "s")") }

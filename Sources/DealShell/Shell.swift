@@ -1,4 +1,5 @@
 import DealCore
+import DealEngine
 import DealPluginAPI
 import Foundation
 
@@ -89,7 +90,20 @@ public final class Shell {
   var crashJournal: CrashJournal?
   /// Forgets cached results of read-only commands (benchmarks time the
   /// computation itself).
-  public func clearDerivedData() { derived.removeAll() }
+  public func clearDerivedData() {
+    derived.removeAll()
+    analysisCache = nil
+  }
+
+  /// The analysis of the current session (value curves, waterfall runs,
+  /// liquidations), shared by the commands that run while it is unchanged.
+  var analysis: DealAnalysis {
+    if let a = analysisCache, a.changeID == changeID { return a.analysis }
+    let a = DealAnalysis(session: session, schema: schema)
+    analysisCache = (changeID, a)
+    return a
+  }
+  var analysisCache: (changeID: Int, analysis: DealAnalysis)?
 
   /// Results of read-only commands run through `runCommand`, valid while
   /// `changeID` is `derivedChangeID`.
@@ -138,7 +152,6 @@ public final class Shell {
   }
 
   func runAndPrint(_ cmd: CommandWords, location: SourceLocation?) -> LineStatus {
-    let wantsJSON = cmd.words.contains { $0.text == "--json" && !$0.quoted }
     let started = DispatchTime.now().uptimeNanoseconds
     // With `timer on`, each command's time follows its output (on the
     // error stream, so JSON and transcripts of the output stay clean).
@@ -149,7 +162,10 @@ public final class Shell {
         io.err("time: \(Format.grouped(ms, decimals: ms < 10 ? 2 : 1)) ms (\(cmd.words[0].text))")
       }
     }
-    switch run(cmd) {
+    // Whether the output is JSON is read from the parsed command only (a
+    // `--json` that is the value of another flag is no --json).
+    var wantsJSON = false
+    switch run(cmd, parsed: { wantsJSON = $0.json }) {
     case .success(let output):
       if wantsJSON {
         io.out(output.json.serialized(pretty: true))
@@ -164,8 +180,9 @@ public final class Shell {
     }
   }
 
-  /// Runs one command and commits its changes if it succeeds.
-  func run(_ cmd: CommandWords) -> Result<CommandOutput, DealError> {
+  /// Runs one command and commits its changes if it succeeds. `parsed`
+  /// sees the invocation once the words are parsed.
+  func run(_ cmd: CommandWords, parsed: (Invocation) -> Void = { _ in }) -> Result<CommandOutput, DealError> {
     let name = cmd.words[0].text
     guard let entry = registry.command(name) else {
       let near = Suggest.closest(to: name, in: registry.allNames)
@@ -179,10 +196,11 @@ public final class Shell {
     do { invocation = try Invocation(words: cmd.words, spec: spec) } catch {
       return .failure(error.withCommand(spec.name))
     }
+    parsed(invocation)
     if invocation.has("help") {
       return .success(HelpRenderer(registry: registry, style: Style(false)).commandHelp(spec, plugin: entry.plugin))
     }
-    var context = CommandContext(session: session, schema: schema, host: self, terminal: environment.terminal)
+    var context = CommandContext(session: session, schema: schema, host: self, terminal: environment.terminal, analysis: analysis)
     cancelBaseline = Interrupts.count
     do {
       var output = try spec.run(invocation, &context)

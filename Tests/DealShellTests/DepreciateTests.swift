@@ -1,4 +1,5 @@
 import DealCore
+@testable import DealEngine
 import Foundation
 import Testing
 import _DealShellTestSupport
@@ -220,11 +221,16 @@ struct DepreciateTests {
     t.expectRefused(line, message)
   }
 
-  @Test("an asset acquired after the horizon is an error")
+  @Test("an asset acquired after the horizon is worth nothing within it, and says so")
   func lateAcquisition() {
     let t = TestShell()
     t.ok("deal start=2025-01 horizon=12")
     t.ok("add asset a type=gpu model=H100 units=1 unit_cost=1000 acquired=2027-01")
-    #expect(t.run("depreciate").output.contains("acquired in 2027-01, after the deal's last month (2025-12)"))
+    #expect(t.ok("depreciate").contains("a: acquired in 2027-01, after the last month valued (2025-12): no value before then"))
+    let values = t.json("depreciate")["assets"]?["a"]?["market_value"]?.arrayValue?.compactMap(\.numberValue) ?? []
+    #expect(values.count == 12 && values.allSatisfy { $0 == 0 })
+    // Run past the horizon, the curve starts at the acquisition.
+    let later = t.json("depreciate months=36")["assets"]?["a"]?["market_value"]?.arrayValue?.compactMap(\.numberValue) ?? []
+    #expect(later.count == 36 && later[23] == 0 && later[24] > 0)
   }
 }

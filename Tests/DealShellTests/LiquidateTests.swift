@@ -1,4 +1,5 @@
 import DealCore
+@testable import DealEngine
 import Foundation
 import Testing
 import _DealShellTestSupport

@@ -1,4 +1,5 @@
 import DealCore
+@testable import DealEngine
 import Foundation
 import Testing
 import _DealShellTestSupport
@@ -48,7 +49,7 @@ struct ShockMCTests {
     #expect(num(j, "pd") == 1)
     let f = j["facilities"]?["f"]
     #expect(num(f, "expected_loss") > 0 && num(f, "loss_q99") >= num(f, "loss_q95"))
-    #expect(num(f, "fair_spread") > num(f, "coupon") - Scenario.baseRate, "a tranche that always defaults is underpriced")
+    #expect(num(f, "fair_spread") > num(f, "coupon") - Rates.base, "a tranche that always defaults is underpriced")
     #expect(num(f, "coupon") == 0.1)
   }
 

@@ -57,7 +57,7 @@ struct ShockTests {
   func scenarios() {
     let t = deal()
     t.ok("shock deflation=60% name=bear")
-    #expect(t.shell.session.scenarios["bear"] == ["deflation": 0.6])
+    #expect(t.shell.session.scenarios["bear"]?.factors == ["deflation": 0.6])
     #expect(t.run("scenario ls").output.contains("bear              deflation=60%"))
     let w = t.json("waterfall scenario=bear")
     let s = t.json("shock deflation=60%")["shocked"]

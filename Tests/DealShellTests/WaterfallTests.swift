@@ -1,4 +1,5 @@
 import DealCore
+@testable import DealEngine
 import Foundation
 import Testing
 import _DealShellTestSupport
@@ -257,7 +258,7 @@ struct WaterfallTests {
     let paths = ScenarioPaths(months: 36, fleets: plan.fleets.count)
     for m in 12..<36 { paths.rate[m] = 0.02 }  // +200 bp from month 13
     let r = WaterfallEngine.run(plan, Scenario(), detail: true, paths: paths)
-    let r1 = (Scenario.baseRate + 0.05) / 12, r2 = (Scenario.baseRate + 0.07) / 12
+    let r1 = (Rates.base + 0.05) / 12, r2 = (Rates.base + 0.07) / 12
     var balance = 1_000_000.0
     let pmt1 = balance * r1 / (1 - pow(1 + r1, -36))
     for m in 1...12 { balance -= pmt1 - balance * r1; _ = m }

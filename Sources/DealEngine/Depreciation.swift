@@ -1,3 +1,4 @@
+import DealCore
 /// Depreciation schedules, with periods counted in whatever unit the caller
 /// uses (dealsh uses months). The spreadsheet functions SLN, SYD, DDB and VDB
 /// are reproduced exactly so their documented examples can be checked.

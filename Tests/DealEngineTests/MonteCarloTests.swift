@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-@testable import DealCore
+import DealCore
+@testable import DealEngine
 
 /// The factor model of `shock mc`: known moments of its distributions, the
 /// correlations in calm and stress months, reproducible streams.

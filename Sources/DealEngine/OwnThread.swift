@@ -1,3 +1,4 @@
+import DealCore
 import Dispatch
 import Foundation
 
@@ -6,15 +7,11 @@ import Foundation
 /// the pool for work that has no thread yet can deadlock.
 enum OwnThread {
   /// Starts `body` on a new thread; the semaphore is signalled when it is
-  /// done. The caller makes sure `body` touches only what it may share.
-  static func start(_ body: @escaping () -> Void) -> DispatchSemaphore {
-    final class Box: @unchecked Sendable {
-      let body: () -> Void
-      init(_ body: @escaping () -> Void) { self.body = body }
-    }
-    let box = Box(body), done = DispatchSemaphore(value: 0)
+  /// done. `body` is `@Sendable`: the compiler checks what it shares.
+  static func start(_ body: @escaping @Sendable () -> Void) -> DispatchSemaphore {
+    let done = DispatchSemaphore(value: 0)
     let thread = Thread {
-      box.body()
+      body()
       done.signal()
     }
     thread.stackSize = 1 << 20

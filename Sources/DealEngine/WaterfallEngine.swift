@@ -1,285 +1,5 @@
+import DealCore
 import Foundation
-
-/// Stresses applied to a waterfall run (the keys of `shock`, SPEC §5). The
-/// identity is the base case.
-public struct Scenario: Equatable, Sendable {
-  /// Replaces every lease's spot-rate deflation.
-  public var deflation: Double? = nil
-  /// Factor on spot rates (1 + relative change).
-  public var spotFactor = 1.0
-  /// Change of utilization, in points (a fraction).
-  public var utilizationChange = 0.0
-  /// Change of the base rate paid by floating facilities.
-  public var rateChange = 0.0
-  /// Factor on power prices.
-  public var powerFactor = 1.0
-  /// Extra haircut on collateral market value (a fraction).
-  public var haircut = 0.0
-  /// Factors on coin prices (1 + relative change), by coin.
-  public var btcFactor = 1.0
-  public var ethFactor = 1.0
-
-  public init() {}
-
-  /// The base rate floating facilities pay over before stresses (a
-  /// documented assumption, near 3-month SOFR in 2025).
-  public static let baseRate = 0.043
-
-  /// Reads a scenario from factor keys (as stored in a session).
-  public init(factors: [String: Double]) {
-    if let d = factors["deflation"] { deflation = d }
-    spotFactor = 1 + (factors["spot"] ?? 0)
-    utilizationChange = factors["utilization"] ?? 0
-    rateChange = factors["rate"] ?? 0
-    powerFactor = 1 + (factors["power"] ?? 0)
-    haircut = factors["haircut"] ?? 0
-    btcFactor = 1 + (factors["btc"] ?? 0)
-    ethFactor = 1 + (factors["eth"] ?? 0)
-  }
-}
-
-/// A facility as numbers, for the engine.
-public struct FacilityPlan: Equatable, Sendable {
-  public enum Amortization: String, Sendable { case level, straight, bullet, sculpted, sweep }
-
-  public var id: String
-  public var type: String
-  public var amount: Double
-  public var rate: Double
-  public var floating: Bool
-  public var spread: Double
-  /// Deal month of the draw (1 = start).
-  public var startMonth: Int
-  public var term: Int
-  public var amort: Amortization
-  public var sweep: Double
-  public var rank: Int
-  public var minDSCR: Double?
-  public var lockupDSCR: Double?
-  public var maxLTV: Double?
-  public var advanceRate: Double?
-  public var dsraMonths: Int
-  public var targetDSCR: Double?
-  public var marginLTV: Double?
-  public var conversionPrice: Double?
-  public var sharePrice: Double?
-  /// Last deal month (maturity).
-  public var maturity: Int { startMonth + term - 1 }
-  /// Scheduled principal per month of the term for sculpted debt (index 0 =
-  /// first month), fixed at close from the base case.
-  public var sculptedPrincipal: [Double] = []
-}
-
-/// The deal compiled for the monthly engine: flat arrays, facilities in
-/// payment order, collateral values by month. Built once; run many times.
-public struct WaterfallPlan: Sendable {
-  public var months: Int
-  public var fleets: [FleetEconomics]
-  public var facilities: [FacilityPlan]
-  /// Market value of each facility's non-crypto collateral by month:
-  /// `collateral[f * months + (m - 1)]`, before the scenario haircut.
-  public var collateral: [Double]
-  /// Coins pledged to each facility: (coin is BTC, amount, price).
-  public var pledgedCoins: [[(btc: Bool, amount: Double, price: Double)]]
-  /// Initial reserve account (pledged cash) of each facility.
-  public var reserveCash: [Double]
-  /// Guarantors of each facility (indices into `guarantors`).
-  public var guarantorsOf: [[Int]]
-  /// Guarantor resources: cash, and coins (BTC?, amount, price).
-  public var guarantors: [(id: String, cash: Double, coins: [(btc: Bool, amount: Double, price: Double)])]
-  /// Facilities each facility's default spreads to (cross-default).
-  public var crossDefaults: [[Int]]
-  /// Market value by month of all GPU fleets pledged to any facility.
-  public var totalCollateral: [Double]
-
-  /// Fleet economics by month, flattened (`[fleet * months + m - 1]`), so
-  /// the engine's monthly loop does no lookups: whether a lease is in its
-  /// term, its rate, utilization and take-or-pay, the spot rate at the
-  /// lease's own deflation, and power and opex.
-  struct FleetMonth {
-    var capacity: Double  // units × 730 h, 0 outside the fleet's life or before a lease
-    var inTerm: Bool
-    var rate: Double
-    var utilization: Double
-    var takeOrPay: Double
-    var spotRate: Double  // undeflated
-    var spotDeflated: Double
-    var power: Double
-    var opex: Double
-  }
-  var fleetMonths: [FleetMonth] = []
-  /// Coins flattened for the engine: pledged coins of facility f are
-  /// `coinStart[f]..<coinStart[f + 1]`; a guarantor's likewise.
-  struct CoinBook {
-    var start: [Int] = [0]
-    var btc: [Bool] = []
-    var amount: [Double] = []
-    var price: [Double] = []
-
-    init(_ lists: [[(btc: Bool, amount: Double, price: Double)]]) {
-      for l in lists {
-        for c in l {
-          btc.append(c.btc)
-          amount.append(c.amount)
-          price.append(c.price)
-        }
-        start.append(btc.count)
-      }
-    }
-  }
-  var pledgedBook = CoinBook([])
-  var guarantorBook = CoinBook([])
-
-  /// Bytes the engine's buffers take for this plan (27 pieces, each rounded
-  /// up to 8 bytes).
-  public var arenaBytes: Int {
-    8 * (20 * facilities.count + 2 * facilities.count * months + 2 * months + pledgedBook.amount.count
-      + guarantorBook.amount.count + guarantors.count + 29)
-  }
-
-  /// Whether facility f has collateral: fleets with a value in some month,
-  /// or pledged coins.
-  func isSecured(_ f: Int) -> Bool {
-    if pledgedBook.start[f + 1] > pledgedBook.start[f] { return true }
-    for m in 0..<months where collateral[f * months + m] > 0 { return true }
-    return false
-  }
-
-  /// A copy that shares no storage with this plan: threads running the
-  /// engine each use their own, so reading the plan never contends on the
-  /// reference counts of shared buffers.
-  public func privateCopy() -> WaterfallPlan {
-    var p = self
-    p.fleets = fleets.map { var f = $0; f.leases = f.leases.map { $0 }; return f }
-    p.facilities = facilities.map { var f = $0; f.sculptedPrincipal = f.sculptedPrincipal.map { $0 }; return f }
-    p.collateral = collateral.map { $0 }
-    p.pledgedCoins = pledgedCoins.map { $0.map { $0 } }
-    p.reserveCash = reserveCash.map { $0 }
-    p.guarantorsOf = guarantorsOf.map { $0.map { $0 } }
-    p.guarantors = guarantors.map { ($0.id, $0.cash, $0.coins.map { $0 }) }
-    p.crossDefaults = crossDefaults.map { $0.map { $0 } }
-    p.totalCollateral = totalCollateral.map { $0 }
-    p.fleetMonths = fleetMonths.map { $0 }
-    p.prepareCoins()
-    return p
-  }
-
-  mutating func prepareCoins() {
-    pledgedBook = CoinBook(pledgedCoins)
-    guarantorBook = CoinBook(guarantors.map(\.coins))
-  }
-
-  mutating func prepare() {
-    prepareCoins()
-    fleetMonths = []
-    fleetMonths.reserveCapacity(fleets.count * months)
-    for fl in fleets {
-      for m in 1...months {
-        let alive = m >= fl.acquiredMonth && m <= fl.lastLifeMonth
-        let lease = alive ? fl.activeLease(month: m) : nil
-        let costBase = fl.operatingCost(month: m)
-        let opexPart = alive ? fl.units * fl.opexPerGPU : 0
-        fleetMonths.append(
-          FleetMonth(
-            capacity: lease == nil ? 0 : fl.units * hoursPerMonth, inTerm: lease?.inTerm ?? false,
-            rate: lease?.lease.rate ?? 0, utilization: lease?.lease.utilization ?? 0, takeOrPay: lease?.lease.takeOrPay ?? 0,
-            spotRate: lease?.lease.spotRate ?? 0, spotDeflated: lease.map { $0.lease.spot(month: m) } ?? 0,
-            power: costBase - opexPart, opex: opexPart))
-      }
-    }
-  }
-
-  public init(
-    months: Int, fleets: [FleetEconomics], facilities: [FacilityPlan], collateral: [Double],
-    pledgedCoins: [[(btc: Bool, amount: Double, price: Double)]], reserveCash: [Double], guarantorsOf: [[Int]],
-    guarantors: [(id: String, cash: Double, coins: [(btc: Bool, amount: Double, price: Double)])],
-    crossDefaults: [[Int]], totalCollateral: [Double]
-  ) {
-    self.months = months
-    self.fleets = fleets
-    self.facilities = facilities
-    self.collateral = collateral
-    self.pledgedCoins = pledgedCoins
-    self.reserveCash = reserveCash
-    self.guarantorsOf = guarantorsOf
-    self.guarantors = guarantors
-    self.crossDefaults = crossDefaults
-    self.totalCollateral = totalCollateral
-    prepare()
-  }
-}
-
-/// One month of the deal.
-public struct Period: Equatable, Sendable {
-  public var month: Int
-  public var revenue: Double
-  public var opex: Double
-  public var cfads: Double
-  public var debtService: Double
-  /// nil when no debt service is due.
-  public var dscr: Double?
-  public var ltv: Double?
-  public var balance: Double
-  /// Market value of the pledged collateral (fleets after haircut, coins).
-  public var collateral: Double
-  public var interest: Double
-  public var principal: Double
-  public var reserve: Double
-  public var toEquity: Double
-  public var trapped: Double
-}
-
-/// A covenant breach, a margin call, a lock-up or a default.
-public struct Breach: Equatable, Sendable {
-  public var month: Int
-  public var facility: String
-  public var kind: String
-  public var detail: String
-}
-
-/// Per-facility results.
-public struct FacilityResult: Equatable, Sendable {
-  public var id: String
-  public var interestPaid = 0.0
-  public var principalPaid = 0.0
-  public var balanceEnd = 0.0
-  /// Balance outstanding when the facility defaulted (before recoveries).
-  public var loss = 0.0
-  public var defaultMonth: Int? = nil
-  public var converted = false
-  public var refinancingNeed = 0.0
-  public var coinsSold = 0.0
-  public var guarantorPaid = 0.0
-  /// Balance at the end of the deal's first default month (what a
-  /// liquidation then would have to recover); 0 if the deal never defaults.
-  public var balanceAtDefault = 0.0
-  /// The reserve account (pledged cash and top-ups) then, and at the end.
-  public var reserveAtDefault = 0.0
-  public var reserveEnd = 0.0
-  /// Balance-years the lender had at risk while the facility performed
-  /// (Σ monthly balances ÷ 12): what a spread is earned on.
-  public var exposureYears = 0.0
-  /// Lender receipts by month (index 0 = the end of month 1); detail runs only.
-  public var flows: [Double] = []
-  public var irr: Double? = nil
-  public var wal: Double? = nil
-}
-
-/// The outcome of a run.
-public struct WaterfallResult: Sendable {
-  public var months: Int
-  public var minDSCR: Double?
-  public var avgDSCR: Double?
-  public var firstBreachMonth: Int?
-  public var defaultMonth: Int?
-  public var periods: [Period]
-  public var facilities: [FacilityResult]
-  public var breaches: [Breach]
-  /// Facilities in the order they defaulted, by id and by index in the
-  /// plan's facilities.
-  public var defaulted: [String]
-  public var defaultedIndices: [Int]
-}
 
 /// The monthly cash waterfall (SPEC §5 `waterfall`).
 ///
@@ -349,6 +69,7 @@ public enum WaterfallEngine {
     if detail { periods.reserveCapacity(months) }
     var log = EventLog()
     log.keepText = detail
+    if detail { log.kinds = [String?](repeating: nil, count: nf) }
     var trapped = 0.0
     let cfadsHistory = buffer(months, 0.0)
     let dsHistory = buffer(months, 0.0)
@@ -417,7 +138,7 @@ public enum WaterfallEngine {
         if defaulted[f], shadow[f] < 0 { shadow[f] = balance[f] }
         let owed = defaulted[f] ? shadow[f] : balance[f]
         guard owed > 0.005 else { continue }
-        let r = (facs[f].floating ? max(0, Scenario.baseRate + rateChange) + facs[f].spread : facs[f].rate) / 12
+        let r = (facs[f].floating ? max(0, Rates.base + rateChange) + facs[f].spread : facs[f].rate) / 12
         let interest = owed * r
         let k = m - facs[f].startMonth + 1  // month of the term, 1-based
         let left = facs[f].maturity - m + 1
@@ -625,6 +346,7 @@ public enum WaterfallEngine {
       r.principalPaid = principalPaid[f]
       r.loss = loss[f]
       r.defaultMonth = defaulted[f] ? defaultAt[f] : nil
+      if detail { r.defaultKind = log.kinds[f] }
       r.converted = converted[f]
       r.refinancingNeed = refinancing[f]
       r.coinsSold = coinsSold[f]
@@ -697,6 +419,8 @@ public enum WaterfallEngine {
     var breaches: [Breach] = []
     var order: [String] = []
     var orderIndices: [Int] = []
+    /// Why each facility defaulted, by index (detail runs only).
+    var kinds: [String?] = []
     var firstBreach: Int? = nil
     var defaultMonth: Int? = nil
 
@@ -731,6 +455,7 @@ public enum WaterfallEngine {
       loss[g] = balance[g]
       log.order.append(facilities[g].id)
       log.orderIndices.append(g)
+      if log.keepText { log.kinds[g] = from < 0 ? kind : "cross-default" }
       if from < 0 {
         log.note(m, facilities[g].id, kind, detail())
       } else {

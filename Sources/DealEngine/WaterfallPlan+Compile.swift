@@ -1,3 +1,4 @@
+import DealCore
 import Foundation
 
 extension WaterfallPlan {
@@ -107,7 +108,7 @@ extension WaterfallPlan {
     // = CFADS / target DSCR; without a target, the one that repays exactly.
     for f in 0..<nf where facilities[f].amort == .sculpted {
       let fac = facilities[f]
-      let r = (fac.floating ? Scenario.baseRate + fac.spread : fac.rate) / 12
+      let r = (fac.floating ? Rates.base + fac.spread : fac.rate) / 12
       let cfads = (0..<fac.term).map { k -> Double in
         let m = fac.startMonth + k
         return fleets.reduce(0) { $0 + $1.revenue(month: m) - $1.operatingCost(month: m) }

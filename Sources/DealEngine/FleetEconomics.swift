@@ -1,3 +1,4 @@
+import DealCore
 import Foundation
 
 /// Hours in a month, as the specification counts them (8,760 / 12).

@@ -3,32 +3,52 @@ import Foundation
 
 /// How `depreciate` values the collateral; command options override the
 /// assets' own attributes.
-struct ValuationOptions {
-  var method: String?
-  var life: Int?
-  var discount = 0.12
-  var convention: String?
+public struct ValuationOptions: Equatable, Sendable {
+  public var method: String?
+  public var life: Int?
+  public var discount = 0.12
+  public var convention: String?
   /// Step-downs for every asset, replacing the calendar and the assets' own.
-  var obsolescence: [StepDown]?
+  public var obsolescence: [StepDown]?
+
+  public init() {}
 }
 
 /// One asset's value, month by month over the horizon (index 0 = month 1).
-struct AssetCurve {
-  var id: String
-  var type: String
-  var book: [Double]
-  var market: [Double]
+public struct AssetCurve: Sendable {
+  public var id: String
+  public var type: String
+  public var book: [Double]
+  public var market: [Double]
   /// How the curve was made, for the header line.
-  var description: String
-  var steps: [StepDown] = []
-  var cost: Double = 0
+  public var description: String
+  public var steps: [StepDown] = []
+  public var cost: Double = 0
 }
 
-enum Valuation {
-  static let methods = ["straight", "ddb", "syd", "macrs5", "rental"]
+/// Value curves of the deal's assets (SPEC §5 `depreciate`).
+public enum Valuation {
+  public static let methods = ["straight", "ddb", "syd", "macrs5", "rental"]
+  public static let conventions = ["half-year", "mid-quarter"]
+
+  /// The attributes valuation reads beyond SPEC §3, which the plugin that
+  /// shows the curves adds to the schema.
+  public static let gpuAttributes: [AttributeSpec] = [
+    AttributeSpec(
+      "method", .choice(methods), default: .value(.text("straight")),
+      help: "depreciation method for depreciate (straight, ddb, syd, macrs5, rental)"),
+    AttributeSpec("convention", .choice(conventions), default: .value(.text("half-year")), help: "MACRS convention"),
+    AttributeSpec(
+      "obsolescence", .text, help: "launch step-downs replacing the calendar: \"2026-09:-20%,...\" or none",
+      validate: { v in
+        guard case .text(let t) = v else { return nil }
+        if case .failure(let why) = Obsolescence.parse(t) { return why.reason }
+        return nil
+      }),
+  ]
 
   /// Curves for the given assets (all GPU, crypto and cash assets if none).
-  static func curves(_ s: Session, schema: Schema, ids: [String], options: ValuationOptions) throws(DealError) -> [AssetCurve] {
+  public static func curves(_ s: Session, schema: Schema, ids: [String], options: ValuationOptions) throws(DealError) -> [AssetCurve] {
     let horizon = s.deal.horizon
     var targets = ids
     if targets.isEmpty {
@@ -71,9 +91,12 @@ enum Valuation {
     let acquired = v["acquired"]?.date?.month ?? s.deal.start
     let a = fleet.acquiredMonth
     if a > horizon {
-      throw DealError(
-        .invalid, "'\(id)' is acquired in \(acquired), after the deal's last month (\(s.deal.start + (horizon - 1)))",
-        subject: .text(id))
+      // Bought after the last month valued: worth nothing to the deal yet.
+      let zero = [Double](repeating: 0, count: horizon)
+      return AssetCurve(
+        id: id, type: "gpu", book: zero, market: zero,
+        description: "acquired in \(acquired), after the last month valued (\(s.deal.start + (horizon - 1))): no value before then",
+        cost: cost)
     }
 
     // The method's book value at the end of each month of ownership.

@@ -2,17 +2,17 @@ import DealCore
 import Foundation
 
 /// Why an obsolescence list could not be read.
-struct StepDownError: Error {
-  var reason: String
+public struct StepDownError: Error {
+  public var reason: String
   init(_ reason: String) { self.reason = reason }
 }
 
 /// A step in market value at an architecture launch: from `month` on, the
 /// value is multiplied by (1 + change), e.g. −20 %.
-struct StepDown: Equatable {
-  var month: Month
-  var change: Double
-  var name: String
+public struct StepDown: Equatable, Sendable {
+  public var month: Month
+  public var change: Double
+  public var name: String
 }
 
 /// The launch calendar: when a new accelerator generation ships in volume,
@@ -22,7 +22,7 @@ struct StepDown: Equatable {
 /// resale and rental prices after Blackwell's launch. A deal may override
 /// them per command (`obsolescence=`) or per asset (`set fleet
 /// obsolescence=...`).
-enum Obsolescence {
+public enum Obsolescence {
   enum Generation: String, CaseIterable {
     case ampere, hopper, blackwell, rubin, feynman
   }
@@ -62,7 +62,7 @@ enum Obsolescence {
   }
 
   /// Parses `"2026-09:-20%,2027-09:-15%"` or `"none"`.
-  static func parse(_ text: String) -> Result<[StepDown], StepDownError> {
+  public static func parse(_ text: String) -> Result<[StepDown], StepDownError> {
     let t = text.trimmingCharacters(in: .whitespaces)
     if t.lowercased() == "none" || t.isEmpty { return .success([]) }
     var out: [StepDown] = []
@@ -79,5 +79,3 @@ enum Obsolescence {
     return .success(out.sorted { $0.month < $1.month })
   }
 }
-
-

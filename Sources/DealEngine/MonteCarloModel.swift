@@ -1,0 +1,150 @@
+import DealCore
+import Foundation
+
+/// The factor model of `shock mc` (README "Monte Carlo"). Four monthly
+/// factors, each shock a standard normal, correlated with one correlation
+/// `corr` between every pair in calm months and `converge` in stress months:
+///
+/// - spot rates: a log change of `spotVol`/√12 a month around each lease's
+///   own deflation path (mean-preserving: −σ²/24 a month);
+/// - crypto: geometric Brownian motion with each coin's `vol`, no drift;
+/// - utilization: an Ornstein–Uhlenbeck deviation in points, reverting
+///   `utilizationReversion` of the way to 0 each month, `utilizationVol`
+///   points of noise a month;
+/// - base rate: a random walk of `rateVol`/√12 a month (floored so the base
+///   rate stays ≥ 0 in the engine).
+///
+/// Signs are set so that a positive correlation makes bad news arrive
+/// together: spot down, coins down, utilization down, rates up.
+/// A month is in the stress regime when spot rates (or, in a deal holding
+/// crypto, bitcoin) have fallen more than `stressDrawdown` over the
+/// previous twelve months, relative to their expected path. Tenants
+/// default with their annual `pd` as a constant monthly hazard; their leases
+/// then pay only the spot rate.
+public struct MonteCarloModel: Sendable {
+  public var corr = 0.3
+  public var converge = 0.9
+  public var spotVol = 0.25
+  public var utilizationVol = 0.03
+  public var utilizationReversion = 0.15
+  public var rateVol = 0.01
+  public var stressDrawdown = 0.30
+  /// Whether bitcoin's fall counts for the stress regime (the deal holds crypto).
+  public var watchCrypto = false
+  /// Which coins the deal holds (the paths of the others stay at 1).
+  public var needsBTC = true
+  public var needsETH = true
+  public var btcVol = 0.55
+  public var ethVol = 0.70
+  /// Monthly default hazard of each tenant, and the tenants of each fleet.
+  public var tenantHazard: [Double] = []
+  public var fleetTenants: [[Int]] = []
+
+  public init() {}
+
+  /// Reads coin volatilities and tenants from the deal: which coins it
+  /// holds and their `vol`, each fleet's tenants and their `pd`.
+  public mutating func read(_ s: Session, schema: Schema, fleets: [FleetEconomics]) {
+    watchCrypto = false
+    tenantHazard = []
+    fleetTenants = []
+    needsBTC = false
+    needsETH = false
+    for n in s.graph.sortedNodes where n.kind == .asset && n.type == "crypto" {
+      watchCrypto = true
+      let v = s.values(of: n.id, schema: schema)
+      if v?["coin"]?.text == "BTC" { needsBTC = true } else { needsETH = true }
+      guard let vol = v?["vol"]?.number else { continue }
+      if v?["coin"]?.text == "BTC" { btcVol = vol } else { ethVol = vol }
+    }
+    var tenants: [String: Int] = [:]
+    for fleet in fleets {
+      var list: [Int] = []
+      for lease in fleet.leases {
+        for e in s.graph.edges(to: lease.id, .rents) {
+          if tenants[e.from] == nil {
+            tenants[e.from] = tenantHazard.count
+            let pd = s.values(of: e.from, schema: schema)?["pd"]?.number ?? 0
+            tenantHazard.append(1 - Foundation.pow(1 - min(pd, 1), 1.0 / 12))
+          }
+          list.append(tenants[e.from]!)
+        }
+      }
+      fleetTenants.append(list)
+    }
+  }
+
+  /// The Cholesky factor (lower, row-major 4×4) of the equicorrelation
+  /// matrix with correlation ρ (clamped to [−0.33, 0.999] so it exists).
+  public static func cholesky(_ rho: Double) -> [Double] {
+    let r = min(0.999, max(-0.33, rho))
+    var a = [Double](repeating: r, count: 16)
+    for i in 0..<4 { a[i * 4 + i] = 1 }
+    var l = [Double](repeating: 0, count: 16)
+    for i in 0..<4 {
+      for j in 0...i {
+        var sum = a[i * 4 + j]
+        for k in 0..<j { sum -= l[i * 4 + k] * l[j * 4 + k] }
+        l[i * 4 + j] = i == j ? sum.squareRoot() : sum / l[j * 4 + j]
+      }
+    }
+    return l
+  }
+
+  /// Fills `p` with path number `path` of the run with `seed`. Each path
+  /// has its own random stream (SplitMix64 keyed by seed and path), so a
+  /// path's factors do not depend on which thread runs it, or when.
+  public func fill(_ p: ScenarioPaths, seed: UInt64, path: Int, calm: [Double], stress: [Double]) {
+    var rng = SplitMix64(seed: seed, stream: UInt64(path))
+    let months = p.months
+    let sv = spotVol / 12.0.squareRoot(), bv = btcVol / 12.0.squareRoot(), ev = ethVol / 12.0.squareRoot()
+    let rv = rateVol / 12.0.squareRoot()
+    let keep = 1 - utilizationReversion
+    let floor = log(1 - stressDrawdown)
+    var logSpot = 0.0, lbtc = 0.0, leth = 0.0, util = 0.0, rate = 0.0
+    @inline(__always) func normal() -> Double { Ziggurat.normal(&rng) }
+    for m in 0..<months {
+      // The regime is read from the path so far, before this month's shock.
+      let spotBefore = m >= 12 ? p.logSpot[m - 12] : 0, btcBefore = m >= 12 ? p.logBTC[m - 12] : 0
+      let inStress = logSpot - spotBefore < floor || (watchCrypto && lbtc - btcBefore < floor)
+      let l = inStress ? stress : calm
+      let z0 = normal(), z1 = normal(), z2 = normal(), z3 = normal()
+      let x0 = l[0] * z0
+      let x1 = l[4] * z0 + l[5] * z1
+      let x2 = l[8] * z0 + l[9] * z1 + l[10] * z2
+      let x3 = l[12] * z0 + l[13] * z1 + l[14] * z2 + l[15] * z3
+      logSpot += sv * x0 - sv * sv / 2
+      // One crypto factor drives both coins, each with its own volatility.
+      lbtc += bv * x1 - bv * bv / 2
+      leth += ev * x1 - ev * ev / 2
+      p.logSpot[m] = logSpot
+      p.logBTC[m] = lbtc
+      util = util * keep + utilizationVol * x2
+      rate -= rv * x3
+      p.spot[m] = exp(logSpot)
+      if needsBTC { p.btc[m] = exp(lbtc) }
+      if needsETH { p.eth[m] = exp(leth) }
+      p.utilization[m] = min(1, max(-1, util))
+      p.rate[m] = rate
+      if p.recordShocks {
+        p.shocks[4 * m] = x0
+        p.shocks[4 * m + 1] = x1
+        p.shocks[4 * m + 2] = x2
+        p.shocks[4 * m + 3] = x3
+      }
+      p.stressed[m] = inStress
+    }
+    // Tenant defaults: the first month of a geometric waiting time.
+    for f in 0..<p.leaseLost.count {
+      var first = Int.max
+      for t in fleetTenants[f] {
+        let h = tenantHazard[t]
+        guard h > 0 else { continue }
+        let u = rng.unitOpen()
+        let month = h >= 1 ? 1 : Int((log(u) / log(1 - h)).rounded(.up))
+        first = min(first, max(1, month))
+      }
+      p.leaseLost[f] = first
+    }
+  }
+}
