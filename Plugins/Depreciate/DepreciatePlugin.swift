@@ -15,8 +15,23 @@ public struct DepreciatePlugin: DealPlugin {
 
   public var commands: [CommandSpec] { [depreciate] }
 
-  static let usage =
-    "depreciate [ID ...] [method=straight|ddb|syd|macrs5|rental] [life=N] [months=N] [discount=R] [obsolescence=\"DATE:-25%,...\"|none] [convention=half-year|mid-quarter] [--monthly] [--chart] [--csv FILE]"
+  static let method = Option.choice(
+    "method", Valuation.methods.joined(separator: "|"), Valuation.methods, help: "depreciation method (default: each asset's own)")
+  static let life = Option.integer("life", "MONTHS", NumberSpec(.months, min: 1, max: 1200), help: "useful life (default: each asset's own)")
+  static let months = Option.integer(
+    "months", "N", NumberSpec(.months, min: 1, max: 1200), help: "months to value (default: the horizon; more runs the curves past it)")
+  static let discount = Option.number(
+    "discount", "R", NumberSpec(.annualRate, min: 0, max: 1), default: ValuationOptions().discount,
+    help: "annual discount rate of the rental method")
+  static let obsolescence = Option.text("obsolescence", "\"DATE:-25%,...\"|none", help: "step-downs DATE:CHANGE,... replacing the calendar, or none")
+  static let convention = Option.choice(
+    "convention", Valuation.conventions.joined(separator: "|"), Valuation.conventions, help: "MACRS convention (default: each asset's own)")
+  static let options = [method.spec, life.spec, months.spec, discount.spec, obsolescence.spec, convention.spec]
+  static let flags = [
+    FlagSpec("monthly", help: "one row per month instead of per year-end"),
+    FlagSpec("chart", help: "draw market value against time"),
+  ]
+  static let usage = CommandSpec.usage("depreciate [ID ...]", options: options, flags: flags + [CommandSpec.csvFlag])
 
   var depreciate: CommandSpec {
     CommandSpec(
@@ -36,18 +51,8 @@ public struct DepreciatePlugin: DealPlugin {
         "depreciate --chart", "depreciate --csv values.csv",
       ],
       arguments: [ArgumentSpec("ID", .nodeIDs(.asset), repeats: true)],
-      options: [
-        OptionSpec("method", "METHOD", help: "straight, ddb, syd, macrs5 or rental (default: each asset's own)", completion: .values(Valuation.methods)),
-        OptionSpec("life", "MONTHS", help: "useful life (default: each asset's own)"),
-        OptionSpec("months", "N", help: "months to value (default: the horizon; more runs the curves past it)"),
-        OptionSpec("discount", "RATE", help: "annual discount rate of the rental method (default 12%)"),
-        OptionSpec("obsolescence", "LIST", help: "step-downs DATE:CHANGE,... replacing the calendar, or none"),
-        OptionSpec("convention", "NAME", help: "MACRS convention: half-year or mid-quarter", completion: .values(["half-year", "mid-quarter"])),
-      ],
-      flags: [
-        FlagSpec("monthly", help: "one row per month instead of per year-end"),
-        FlagSpec("chart", help: "draw market value against time"),
-      ],
+      options: Self.options,
+      flags: Self.flags,
       table: "the monthly book and market value of each asset"
     ) { inv, ctx in
       try run(inv, &ctx)
@@ -56,24 +61,14 @@ public struct DepreciatePlugin: DealPlugin {
 
   func run(_ inv: Invocation, _ ctx: inout CommandContext) throws(DealError) -> CommandOutput {
     var s = ctx.session
-    let months = try inv.integer("months", NumberSpec(.months, min: 1, max: 1200))
+    let months = try inv.value(Self.months)
     if let months { s.deal.horizon = months }
     var o = ValuationOptions()
-    if let m = inv.option("method") {
-      guard Valuation.methods.contains(m) else {
-        throw DealError.unknownName("method", m, valid: Valuation.methods, subject: .value("method"))
-      }
-      o.method = m
-    }
-    o.life = try inv.integer("life", NumberSpec(.months, min: 1, max: 1200))
-    if let d = try inv.number("discount", NumberSpec(.annualRate, min: 0, max: 1)) { o.discount = d }
-    if let c = inv.option("convention") {
-      guard ["half-year", "mid-quarter"].contains(c) else {
-        throw DealError.unknownName("convention", c, valid: ["half-year", "mid-quarter"], subject: .value("convention"))
-      }
-      o.convention = c
-    }
-    if let text = inv.option("obsolescence") {
+    o.method = try inv.value(Self.method)
+    o.life = try inv.value(Self.life)
+    o.discount = try inv.value(Self.discount, else: o.discount)
+    o.convention = try inv.value(Self.convention)
+    if let text = try inv.value(Self.obsolescence) {
       switch Obsolescence.parse(text) {
       case .failure(let why):
         throw DealError(.invalid, "invalid value for 'obsolescence': \(why.reason)", subject: .value("obsolescence"))

@@ -4,29 +4,38 @@ import DealPluginAPI
 import Foundation
 
 /// `liquidate`: after a default, who buys the GPUs, at what price, how fast,
-/// and what each creditor gets back (SPEC §5). Reads the default month and
-/// the balances from `waterfall` and the prices from `depreciate`, both
-/// through the host; the sale and distribution model is `LiquidationEngine`.
+/// and what each creditor gets back (SPEC §5). The default, the claims and
+/// the prices come from the session's analysis; the sale and distribution
+/// model is `LiquidationEngine`.
 public struct LiquidatePlugin: DealPlugin {
   public init() {}
   public var name: String { "liquidate" }
   public var version: String { "0.1.0" }
   public var commands: [CommandSpec] { [liquidate] }
 
-  static let usage =
-    "liquidate [FACILITY ...] [at=MONTH|default] [depth=N] [impact=X] [cooling_haircut=X] [carry=X] [workout=X] [discount=R] [slippage=X] [scenario=NAME] [KEY=CHANGE ...] [--chart] [--csv FILE]"
+  /// The model's parameters, declared once: name, help, range and the
+  /// model's own default, and where each goes.
+  static let parameters: [(option: Option<Double>, path: WritableKeyPath<LiquidationParameters, Double>)] = {
+    let d = LiquidationParameters()
+    return [
+      (.number("depth", "N", NumberSpec(.count, min: 1, max: 10_000_000), default: d.depth, help: "GPUs a month the secondary market absorbs"), \.depth),
+      (.number("impact", "X", NumberSpec(.fraction, min: 0, max: 0.95), default: d.impact, help: "price discount when selling a full month's depth"), \.impact),
+      (.number("cooling_haircut", "X", NumberSpec(.fraction, min: 0, max: 1), default: d.coolingHaircut, help: "haircut when no buyer can host the racks"), \.coolingHaircut),
+      (.number("carry", "X", NumberSpec(.fraction, min: 0, max: 1), default: d.carry, help: "share of power and opex still paid while unsold"), \.carry),
+      (.number("workout", "X", NumberSpec(.fraction, min: 0, max: 1), default: d.workout, help: "receiver, legal and broker costs, share of gross proceeds"), \.workout),
+      (.number("discount", "R", NumberSpec(.annualRate, min: 0, max: 1), default: d.discount, help: "annual rate discounting proceeds to the default month"), \.discount),
+      (.number("slippage", "X", NumberSpec(.fraction, min: 0, max: 0.5), default: d.slippage, help: "crypto slippage per √(sale / $10m)"), \.slippage),
+    ]
+  }()
 
-  /// The model's parameters as options: name, value shown, help, and the
-  /// range of the value.
-  static let parameters: [(name: String, value: String, help: String, spec: NumberSpec, path: WritableKeyPath<LiquidationParameters, Double>)] = [
-    ("depth", "N", "GPUs a month the secondary market absorbs (default 2,000)", NumberSpec(.count, min: 1, max: 10_000_000), \.depth),
-    ("impact", "X", "price discount when selling a full month's depth (default 20%)", NumberSpec(.fraction, min: 0, max: 0.95), \.impact),
-    ("cooling_haircut", "X", "haircut when no buyer can host the racks (default 30%)", NumberSpec(.fraction, min: 0, max: 1), \.coolingHaircut),
-    ("carry", "X", "share of power and opex still paid while unsold (default 50%)", NumberSpec(.fraction, min: 0, max: 1), \.carry),
-    ("workout", "X", "receiver, legal and broker costs, share of gross proceeds (default 5%)", NumberSpec(.fraction, min: 0, max: 1), \.workout),
-    ("discount", "R", "annual rate discounting proceeds to the default month (default 12%)", NumberSpec(.annualRate, min: 0, max: 1), \.discount),
-    ("slippage", "X", "crypto slippage per √(sale / $10m) (default 0.5%)", NumberSpec(.fraction, min: 0, max: 0.5), \.slippage),
-  ]
+  static let at = Option.text(
+    "at", "MONTH|default", default: "default", completion: .values(["default"]),
+    help: "when the default happens: a month (number or YYYY-MM) or the waterfall's default month")
+  static let scenario = Option.text(
+    "scenario", "NAME", completion: .scenarios, help: "take the default and prices from a named scenario, or base")
+  static let options = [at.spec] + parameters.map(\.option.spec) + [scenario.spec] + Option.stresses()
+  static let flags = [FlagSpec("chart", help: "draw each facility's recovery against market depth")]
+  static let usage = CommandSpec.usage("liquidate [FACILITY ...]", options: options, flags: flags + [CommandSpec.csvFlag])
 
   var liquidate: CommandSpec {
     CommandSpec(
@@ -44,16 +53,11 @@ public struct LiquidatePlugin: DealPlugin {
         """,
       examples: [
         "liquidate", "liquidate at=24", "liquidate ddtl at=36 depth=500", "liquidate depth=8000 impact=10%",
-        "liquidate scenario=bear", "liquidate deflation=60% --chart", "liquidate --csv recoveries.csv --json",
+        "liquidate scenario=winter", "liquidate deflation=60% --chart", "liquidate --csv recoveries.csv --json",
       ],
       arguments: [ArgumentSpec("FACILITY", .nodeIDs(.facility), repeats: true)],
-      options: [OptionSpec("at", "MONTH|default", help: "when the default happens: a month (number or YYYY-MM) or the waterfall's default month", completion: .values(["default"]))]
-        + Self.parameters.map { OptionSpec($0.name, $0.value, help: $0.help) }
-        + [OptionSpec("scenario", "NAME", help: "take the default and prices from a named scenario, or base", completion: .scenarios)]
-        + Scenario.Key.allCases.map { OptionSpec($0.rawValue, "CHANGE", help: "stress: " + $0.help + " (\($0.example))") },
-      flags: [
-        FlagSpec("chart", help: "draw each facility's recovery against market depth"),
-      ],
+      options: Self.options,
+      flags: Self.flags,
       table: "the recoveries by facility"
     ) { inv, ctx in
       try run(inv, &ctx)
@@ -63,9 +67,7 @@ public struct LiquidatePlugin: DealPlugin {
   func run(_ inv: Invocation, _ ctx: inout CommandContext) throws(DealError) -> CommandOutput {
     let s = ctx.session
     var params = LiquidationParameters()
-    for p in Self.parameters {
-      if let x = try inv.number(p.name, p.spec) { params[keyPath: p.path] = x }
-    }
+    for p in Self.parameters { params[keyPath: p.path] = try inv.value(p.option, else: params[keyPath: p.path]) }
     let sc = try inv.scenario(ctx.analysis)
     let facilities = s.graph.sortedNodes.filter { $0.kind == .facility }.map(\.id)
     guard !facilities.isEmpty else {
@@ -77,10 +79,10 @@ public struct LiquidatePlugin: DealPlugin {
       }
       throw DealError(.invalid, "'\(id)' is not a facility", hint: "facilities: " + facilities.joined(separator: ", "), subject: .word(inv.positionalIndices[n]))
     }
-    let at = try Self.month(inv.option("at"), s)
+    let at = try Self.month(inv.value(Self.at), s)
     guard let outcome = try ctx.analysis.liquidation(scenario: sc, at: at, facilities: inv.positionals, parameters: params) else {
       let months = s.deal.horizon
-      let named = inv.option("scenario") ?? s.activeScenario
+      let named = try inv.value(Self.scenario) ?? s.activeScenario
       let stressed = try !inv.stress().isBase
       let under = named.flatMap { $0 == "base" ? nil : "scenario '\($0)'" } ?? (stressed ? "this stress" : "the base case")
       return CommandOutput(

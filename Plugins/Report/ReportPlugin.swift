@@ -14,6 +14,11 @@ public struct ReportPlugin: DealPlugin {
   public var version: String { "0.1.0" }
   public var commands: [CommandSpec] { [report] }
 
+  static let scenario = Option.text(
+    "scenario", "NAME", completion: .scenarios, help: "the case the memo is written under (default: the one in use)")
+  static let paths = Option.integer(
+    "paths", "N", NumberSpec(.count, min: 0, max: 1_000_000), default: 2000, help: "Monte Carlo paths (0 leaves it out)")
+
   var report: CommandSpec {
     CommandSpec(
       name: "report", abstract: "write a credit memo of the session as one HTML file (charts inline, no network)",
@@ -24,12 +29,9 @@ public struct ReportPlugin: DealPlugin {
         named scenarios, else standard ones), a Monte Carlo (paths=N, default 2,000) and the recoveries after a
         default. Open it in any browser; print it from there.
         """,
-      examples: ["report memo.html", "report Sessions/neocloud-abl.html paths=5000", "report bear.html scenario=bear"],
+      examples: ["report memo.html", "report memo.html paths=5000", "report winter.html scenario=winter"],
       arguments: [ArgumentSpec("FILE", .files("html"))],
-      options: [
-        OptionSpec("scenario", "NAME", help: "the case the memo is written under (default: the one in use)", completion: .scenarios),
-        OptionSpec("paths", "N", help: "Monte Carlo paths (default 2,000; 0 leaves it out)"),
-      ]
+      options: [Self.scenario.spec, Self.paths.spec]
     ) { inv, ctx in
       try run(inv, ctx)
     }
@@ -43,9 +45,9 @@ public struct ReportPlugin: DealPlugin {
     guard s.graph.nodes.values.contains(where: { $0.kind == .facility }) else {
       throw DealError(.invalid, "the deal has no facility to report on", hint: "add one with 'add facility ID type=term amount=... term=...'")
     }
-    let paths = try inv.integer("paths", NumberSpec(.count, min: 0, max: 1_000_000)) ?? 2000
+    let paths = try inv.value(Self.paths, else: 2000)
     let analysis = ctx.analysis
-    let named = inv.option("scenario")
+    let named = try inv.value(Self.scenario)
     let scenario = named.map { " scenario=\($0)" } ?? ""
     let sc = try analysis.scenario(named: named)
     let values = try analysis.marketValues()

@@ -6,6 +6,8 @@ import Foundation
 /// `shock grid` and `shock solve`: sensitivity tables and reverse stress,
 /// each point a waterfall run of the session's analysis.
 enum GridSolve {
+  static let metricOption = Option.text("metric", "M", default: "min_dscr", help: "grid: the metric to tabulate")
+
   /// How far each key is searched by `solve` (from no stress to the worst).
   static let searchRange: [Scenario.Key: (Double, Double)] = [
     .deflation: (0, 1), .spot: (0, -1), .btc: (0, -1), .eth: (0, -1), .utilization: (0, -1),
@@ -46,7 +48,7 @@ enum GridSolve {
     guard (1...2).contains(axes.count) else {
       throw DealError.usage("shock grid takes one or two KEY=FROM..TO:STEPS", hint: "e.g. shock grid deflation=0%..60%:7 btc=0%..-80%:5", subject: .word(0))
     }
-    let metricName = inv.option("metric") ?? "min_dscr"
+    let metricName = try inv.value(metricOption, else: "min_dscr")
     let (rowKey, rows) = try axis(axes[0].key, axes[0].value)
     var colKey: Scenario.Key? = nil, cols = [0.0]
     if axes.count == 2 { (colKey, cols) = try axis(axes[1].key, axes[1].value) }

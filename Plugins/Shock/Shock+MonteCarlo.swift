@@ -6,35 +6,45 @@ import Foundation
 /// `shock mc`: the waterfall on many correlated random paths (the model is
 /// `MonteCarloModel`, the runner `MonteCarloEngine`; README "Monte Carlo").
 enum MonteCarloCommand {
-  /// Options of `shock mc`, with their ranges.
-  static let options: [(name: String, value: String, help: String)] = [
-    ("paths", "N", "mc: number of paths (default 10,000)"),
-    ("months", "N", "mc: months per path (default: the horizon; more runs the deal past it)"),
-    ("seed", "S", "mc: random seed (default 1)"),
-    ("corr", "RHO", "mc: correlation of the factors in calm months (default 30%)"),
-    ("converge", "RHO", "mc: correlation in stress months (default 90%)"),
-    ("threads", "T", "mc: threads (default: the cores)"),
-    ("spot_vol", "X", "mc: annual volatility of spot rates (default 25%)"),
-    ("util_vol", "PT", "mc: utilization noise a month, in points (default 3pt)"),
-    ("rate_vol", "X", "mc: annual volatility of the base rate (default 100bp)"),
-    ("stress", "X", "mc: fall of spot rates (or bitcoin) over 12 months that makes a month a stress month (default 30%)"),
-  ]
+  // The options of `shock mc`, declared once; defaults from the model.
+  static let paths = Option.integer("paths", "N", NumberSpec(.count, min: 1, max: 10_000_000), default: 10_000, help: "mc: number of paths")
+  static let months = Option.integer(
+    "months", "N", NumberSpec(.months, min: 1, max: 600), help: "mc: months per path (default: the horizon; more runs the deal past it)")
+  static let seed = Option.integer("seed", "S", NumberSpec(.plain, min: 0, max: 9_007_199_254_740_991), default: 1, help: "mc: random seed")
+  static let threads = Option.integer("threads", "T", NumberSpec(.count, min: 1, max: 256), help: "mc: threads (default: the cores)")
+  static let model: [(option: Option<Double>, path: WritableKeyPath<MonteCarloModel, Double>)] = {
+    let d = MonteCarloModel()
+    return [
+      (.number("corr", "RHO", NumberSpec(.fraction, min: -0.33, max: 1), default: d.corr, help: "mc: correlation of the factors in calm months"), \.corr),
+      (.number("converge", "RHO", NumberSpec(.fraction, min: -0.33, max: 1), default: d.converge, help: "mc: correlation in stress months"), \.converge),
+      (.number("spot_vol", "X", NumberSpec(.fraction, min: 0, max: 5), default: d.spotVol, help: "mc: annual volatility of spot rates"), \.spotVol),
+      (.number(
+        "util_vol", "PT", NumberSpec(.fraction, min: 0, max: 1), default: d.utilizationVol, shown: Format.plain(d.utilizationVol * 100) + "pt",
+        help: "mc: utilization noise a month, in points"), \.utilizationVol),
+      (.number(
+        "rate_vol", "X", NumberSpec(.annualRate, min: 0, max: 0.5), default: d.rateVol, shown: Format.plain(d.rateVol * 10_000) + "bp",
+        help: "mc: annual volatility of the base rate"), \.rateVol),
+      (.number(
+        "stress", "X", NumberSpec(.fraction, min: 0.01, max: 0.99), default: d.stressDrawdown,
+        help: "mc: fall of spot rates (or bitcoin) over 12 months that makes a month a stress month"), \.stressDrawdown),
+    ]
+  }()
+  static let scenario = Option.text("scenario", "NAME", completion: .scenarios, help: "mc: run on top of a named scenario, or base")
+  static let options = [paths.spec, months.spec, seed.spec] + model.prefix(2).map(\.option.spec) + [threads.spec]
+    + model.dropFirst(2).map(\.option.spec) + [scenario.spec]
+  static let usage = CommandSpec.usage("shock mc", options: options)
+  /// The options with `scenario=` first, as `shock` lists them.
+  static var scenarioFirst: [OptionSpec] { [scenario.spec] + options.dropLast() }
 
   static func run(_ inv: Invocation, _ ctx: CommandContext) throws(DealError) -> CommandOutput {
-    try inv.noExtraPositionals(after: 1, usage: "shock mc [paths=N] [months=N] [seed=S] [corr=RHO] [converge=RHO] [threads=T]")
+    try inv.noExtraPositionals(after: 1, usage: usage)
     let s = ctx.session
-    let paths = try inv.integer("paths", NumberSpec(.count, min: 1, max: 10_000_000)) ?? 10_000
-    let months = try inv.integer("months", NumberSpec(.months, min: 1, max: 600)) ?? s.deal.horizon
-    let seed = try inv.integer("seed", NumberSpec(.plain, min: 0, max: 9_007_199_254_740_991)) ?? 1
-    let cores = ProcessInfo.processInfo.activeProcessorCount
-    let threads = try inv.integer("threads", NumberSpec(.count, min: 1, max: 256)) ?? cores
+    let paths = try inv.value(Self.paths, else: 10_000)
+    let months = try inv.value(Self.months) ?? s.deal.horizon
+    let seed = try inv.value(Self.seed, else: 1)
+    let threads = try inv.value(Self.threads) ?? ProcessInfo.processInfo.activeProcessorCount
     var model = MonteCarloModel()
-    if let x = try inv.number("corr", NumberSpec(.fraction, min: -0.33, max: 1)) { model.corr = x }
-    if let x = try inv.number("converge", NumberSpec(.fraction, min: -0.33, max: 1)) { model.converge = x }
-    if let x = try inv.number("spot_vol", NumberSpec(.fraction, min: 0, max: 5)) { model.spotVol = x }
-    if let x = try inv.number("util_vol", NumberSpec(.fraction, min: 0, max: 1)) { model.utilizationVol = x }
-    if let x = try inv.number("rate_vol", NumberSpec(.annualRate, min: 0, max: 0.5)) { model.rateVol = x }
-    if let x = try inv.number("stress", NumberSpec(.fraction, min: 0.01, max: 0.99)) { model.stressDrawdown = x }
+    for o in Self.model { model[keyPath: o.path] = try inv.value(o.option, else: model[keyPath: o.path]) }
     let scenario = try inv.scenario(ctx.analysis)
     guard s.graph.nodes.values.contains(where: { $0.kind == .facility }) else {
       throw DealError(.invalid, "the deal has no facility to stress", hint: "add one with 'add facility ID type=term amount=... term=...'")

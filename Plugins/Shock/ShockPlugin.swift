@@ -12,10 +12,17 @@ public struct ShockPlugin: DealPlugin {
   public var commands: [CommandSpec] { [shock, scenario] }
 
 
+  static let name = Option.text("name", "NAME", help: "keep the stress as a named scenario")
+  /// One usage per mode, each from its declarations.
+  static let usage = [
+    "shock KEY=CHANGE ... [name=NAME]", "shock grid KEY=FROM..TO:STEPS [KEY=FROM..TO:STEPS] [metric=M]",
+    "shock solve TARGET KEY [KEY2]", MonteCarloCommand.usage,
+  ].joined(separator: " | ")
+
   var shock: CommandSpec {
     CommandSpec(
       name: "shock", abstract: "stress the deal (rent deflation, coin crash, utilization, rates) and compare with the base case",
-      usage: "shock KEY=CHANGE ... [name=NAME] | shock grid KEY=FROM..TO:STEPS [KEY=FROM..TO:STEPS] [metric=M] [--csv FILE] | shock solve TARGET KEY [KEY2] | shock mc [paths=N] [months=N] [seed=S] [corr=RHO] [converge=RHO] [threads=T] [spot_vol=X] [util_vol=PT] [rate_vol=X] [stress=X] [scenario=NAME]",
+      usage: Self.usage,
       discussion: "Keys: " + Scenario.Key.allCases.map { "\($0.rawValue) (\($0.help))" }.joined(separator: "; ")
         + ". name=NAME keeps the stress as a named scenario of the session ('waterfall scenario=NAME')."
         + " grid tabulates a metric (min_dscr, avg_dscr, default_month, first_breach_month, FACILITY.loss, FACILITY.irr)"
@@ -32,11 +39,7 @@ public struct ShockPlugin: DealPlugin {
         "shock mc paths=20000 seed=7", "shock mc corr=20% converge=95% months=36", "shock mc scenario=bear --json",
       ],
       subcommands: ["grid", "solve", "mc"],
-      options: Scenario.Key.allCases.map { OptionSpec($0.rawValue, "CHANGE", help: $0.help + " (\($0.example))") }
-        + [OptionSpec("name", "NAME", help: "keep the stress as a named scenario"),
-           OptionSpec("metric", "M", help: "grid: the metric to tabulate (default min_dscr)"),
-           OptionSpec("scenario", "NAME", help: "mc: run on top of a named scenario, or base", completion: .scenarios)]
-        + MonteCarloCommand.options.map { OptionSpec($0.name, $0.value, help: $0.help) },
+      options: Option.stresses(help: "", checked: false) + [Self.name.spec, GridSolve.metricOption.spec] + MonteCarloCommand.scenarioFirst,
       effects: .changes, table: "the table: a stress beside the base case, a grid, a frontier, the Monte Carlo's facilities"
     ) { inv, ctx in
       try Self.checkOptions(inv)
@@ -61,7 +64,7 @@ public struct ShockPlugin: DealPlugin {
       let base = try ctx.analysis.waterfall(.base).result
       let shocked = try ctx.analysis.waterfall(stress).result
       var saved: String? = nil
-      if let name = inv.option("name") {
+      if let name = try inv.value(Self.name) {
         guard DealGraph.isValidID(name) else {
           throw DealError(.invalid, "invalid scenario name '\(name)'", hint: "names are like ids: bear, btc-crash, stress_1", subject: .value("name"))
         }
@@ -83,7 +86,6 @@ public struct ShockPlugin: DealPlugin {
   static let modeOptions: [String: String] = {
     var owner = ["metric": "grid", "name": "stress"]
     for o in MonteCarloCommand.options { owner[o.name] = "mc" }
-    owner["scenario"] = "mc"
     return owner
   }()
 
@@ -109,7 +111,7 @@ public struct ShockPlugin: DealPlugin {
       ],
       subcommands: ["ls", "save", "use", "rm", "compare"],
       arguments: [ArgumentSpec("SUBCOMMAND", .values(["ls", "save", "use", "rm", "compare"])), ArgumentSpec("NAME", .scenarios, repeats: true)],
-      options: Scenario.Key.allCases.map { OptionSpec($0.rawValue, "CHANGE", help: $0.help) },
+      options: Option.stresses(help: ""),
       effects: .changes, tabular: true
     ) { inv, ctx in
       let sub = inv.positionals.first ?? "ls"

@@ -10,8 +10,16 @@ public struct WaterfallPlugin: DealPlugin {
   public var version: String { "0.1.0" }
   public var commands: [CommandSpec] { [waterfall] }
 
-  static let usage =
-    "waterfall [months=N] [scenario=NAME] [deflation=X spot=X btc=X eth=X utilization=X rate=X power=X haircut=X] [--detail] [--chart dscr|ltv|balance] [--csv FILE]"
+  static let months = Option.integer("months", "N", NumberSpec(.months, min: 0, max: 1200), help: "months to run (default: the horizon)")
+  static let scenario = Option.text(
+    "scenario", "NAME", completion: .scenarios, help: "run under a named scenario, or base (default: the one in use, see scenario use)")
+  static let charts = ["dscr", "ltv", "balance"]
+  static let options = [months.spec, scenario.spec] + Option.stresses()
+  static let flags = [
+    FlagSpec("detail", help: "one row per month instead of per year"),
+    FlagSpec("chart", value: charts.joined(separator: "|"), help: "draw the DSCR, LTV or balance path"),
+  ]
+  static let usage = CommandSpec.usage("waterfall", options: options, flags: flags + [CommandSpec.csvFlag])
 
   var waterfall: CommandSpec {
     CommandSpec(
@@ -25,17 +33,11 @@ public struct WaterfallPlugin: DealPlugin {
         LTV uses depreciate's market values. Floating facilities pay a 4.3% base rate plus their spread.
         """,
       examples: [
-        "waterfall", "waterfall --detail", "waterfall months=36", "waterfall scenario=bear", "waterfall --chart dscr",
+        "waterfall", "waterfall --detail", "waterfall months=36", "waterfall scenario=winter", "waterfall deflation=45% spot=-20%", "waterfall --chart dscr",
         "waterfall --csv cashflows.csv --json",
       ],
-      options: [
-        OptionSpec("months", "N", help: "months to run (default: the horizon)"),
-        OptionSpec("scenario", "NAME", help: "run under a named scenario, or base (default: the one in use, see scenario use)", completion: .scenarios),
-      ] + Scenario.Key.allCases.map { OptionSpec($0.rawValue, "CHANGE", help: "stress: " + $0.help + " (\($0.example))") },
-      flags: [
-        FlagSpec("detail", help: "one row per month instead of per year"),
-        FlagSpec("chart", value: "dscr|ltv|balance", help: "draw the DSCR, LTV or balance path"),
-      ],
+      options: Self.options,
+      flags: Self.flags,
       table: "the monthly cash waterfall"
     ) { inv, ctx in
       try run(inv, &ctx)
@@ -45,11 +47,13 @@ public struct WaterfallPlugin: DealPlugin {
   func run(_ inv: Invocation, _ ctx: inout CommandContext) throws(DealError) -> CommandOutput {
     try inv.noExtraPositionals(after: 0, usage: Self.usage)
     let s = ctx.session
-    let months = try inv.integer("months", NumberSpec(.months, min: 1, max: Double(s.deal.horizon))) ?? s.deal.horizon
+    // At most the horizon: the bound depends on the deal.
+    let horizon = s.deal.horizon
+    let months = try inv.value(Option.integer("months", "N", NumberSpec(.months, min: 1, max: Double(horizon)), help: "")) ?? horizon
     let sc = try inv.scenario(ctx.analysis)
     let chartKind = inv.flags["chart"]
-    if let k = chartKind, !["dscr", "ltv", "balance"].contains(k) {
-      throw DealError.unknownName("chart", k, valid: ["dscr", "ltv", "balance"], subject: .text(k))
+    if let k = chartKind, !Self.charts.contains(k) {
+      throw DealError.unknownName("chart", k, valid: Self.charts, subject: .text(k))
     }
     guard s.graph.nodes.values.contains(where: { $0.kind == .facility }) else {
       throw DealError(.invalid, "the deal has no facility to pay", hint: "add one with 'add facility ID type=term amount=... term=...'")
@@ -58,7 +62,7 @@ public struct WaterfallPlugin: DealPlugin {
     let plan = run.plan, r = run.result
     let terminal = ctx.terminal
     let detail = inv.has("detail")
-    let named = inv.option("scenario") ?? s.activeScenario
+    let named = try inv.value(Self.scenario) ?? s.activeScenario
     var title = named.flatMap { $0 == "base" ? nil : "scenario '\($0)'" } ?? (sc.isBase ? "base case" : "stressed")
     if !sc.isBase { title += ": " + sc.description }
     return CommandOutput(

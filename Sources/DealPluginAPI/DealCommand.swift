@@ -63,12 +63,17 @@ public enum CompletionKind: Sendable, Equatable {
   case scenarios
 }
 
-/// A `key=value` option of a command.
+/// A `key=value` option of a command (made by an `Option` declaration,
+/// which adds the default and the check).
 public struct OptionSpec: Sendable {
   public var name: String
   public var valueName: String
   public var help: String
   public var completion: CompletionKind
+  /// The default as help shows it ("2,000", "20%"); nil: none shown.
+  public var defaultText: String?
+  /// Checks a value as typed when the command is parsed (before it runs).
+  public var check: (@Sendable (String) throws(DealError) -> Void)?
 
   public init(_ name: String, _ valueName: String = "VALUE", help: String, completion: CompletionKind = .none) {
     self.name = name
@@ -76,6 +81,9 @@ public struct OptionSpec: Sendable {
     self.help = help
     self.completion = completion
   }
+
+  /// The help with the default: "GPUs a month the market absorbs (default 2,000)".
+  public var helpText: String { defaultText.map { "\(help) (default \($0))" } ?? help }
 }
 
 /// A `--flag` of a command, optionally taking a value (`--csv FILE`).

@@ -71,13 +71,15 @@ public struct Invocation {
       } else if let k = w.key, let v = w.value, !k.isEmpty, Invocation.isKey(k) {
         let key = String(k)
         let value = String(v)
-        if !spec.acceptsAnyKey, !spec.options.contains(where: { $0.name == key }) {
+        let declared = spec.options.first { $0.name == key }
+        if !spec.acceptsAnyKey, declared == nil {
           let names = spec.options.map(\.name)
           throw DealError.usage(
             "unknown option '\(key)'" + Suggest.clause(for: key, in: names),
             hint: names.isEmpty ? "'\(spec.name)' takes no key=value options" : "options: " + names.map { "\($0)=" }.joined(separator: " "),
             subject: .key(key))
         }
+        try declared?.check?(value)
         options.append((key, value, i))
       } else {
         positionalIndices.append(i)

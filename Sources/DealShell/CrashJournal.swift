@@ -144,7 +144,8 @@ enum RecoverCommand {
     ) { [unowned shell] inv, ctx in
       try inv.noExtraPositionals(after: 0, usage: "recover [--discard]")
       let orphans = CrashJournal.orphans(stateDirectory: shell.environment.stateDirectory)
-      guard let o = orphans.first else { throw DealError(.invalid, "nothing to recover") }
+      // Nothing to recover is an answer, not a failure.
+      guard let o = orphans.first else { return CommandOutput(text: "nothing to recover", json: ["recovered": .number(0)]) }
       if inv.has("discard") {
         for x in orphans { unlink(x.file) }
         return CommandOutput(text: "dropped the unsaved changes of \(orphans.count) session\(orphans.count == 1 ? "" : "s")", json: ["discarded": .number(Double(orphans.count))])

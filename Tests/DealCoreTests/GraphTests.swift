@@ -94,10 +94,10 @@ struct GraphTests {
       guard a != b else { continue }
       try? g.link(Edge(EdgeKey(from: a, rel: rel, to: b)))
     }
-    #expect(g.sortedIDs == ids.sorted())
-    #expect(g.sortedNodes.map(\.id) == ids.sorted())
-    #expect(g.edgeCount > 100)
-    #expect(g.sortedEdges.map(\.key) == g.edges.keys.sorted())
+    #expect(g.sortedIDs == ids.sorted(), "\(rng)")
+    #expect(g.sortedNodes.map(\.id) == ids.sorted(), "\(rng)")
+    #expect(g.edgeCount > 100, "\(rng)")
+    #expect(g.sortedEdges.map(\.key) == g.edges.keys.sorted(), "\(rng)")
   }
 
   @Test("the one-pass cycle test agrees with walking every edge")

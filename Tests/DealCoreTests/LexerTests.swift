@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import _DealShellTestSupport
 
 @testable import DealCore
 
@@ -94,15 +95,7 @@ struct LexerTests {
 
 @Suite("fuzz regressions")
 struct FuzzRegressionTests {
-  static var files: [String] {
-    var url = URL(fileURLWithPath: #filePath)
-    while url.path != "/" {
-      url.deleteLastPathComponent()
-      let dir = url.path + "/Tests/Fuzz/Regressions"
-      if let names = try? FileManager.default.contentsOfDirectory(atPath: dir) { return names.sorted().map { dir + "/" + $0 } }
-    }
-    return []
-  }
+  static let files = DataCases.files(in: ["Tests/Fuzz/Regressions"]).map { TestShell.repositoryRoot + "/" + $0 }
 
   @Test("inputs that once crashed a fuzz target are handled: lexing, rendering and lexing again give the same words", arguments: files)
   func replay(path: String) throws {

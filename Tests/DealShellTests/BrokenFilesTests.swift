@@ -10,10 +10,7 @@ import _DealShellTestSupport
 /// disk stay as they were.
 @Suite("broken and hostile session files")
 struct BrokenFilesTests {
-  static var cases: [String] {
-    let dir = TestShell.repositoryRoot + "/Tests/Fixtures/broken"
-    return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".deal") }.sorted()
-  }
+  static let cases = DataCases.files(in: ["Tests/Fixtures/broken"], suffix: ".deal").map { $0.split(separator: "/").last.map(String.init) ?? $0 }
 
   @Test("open refuses the file with its expected message and changes nothing", arguments: cases)
   func refused(name: String) throws {

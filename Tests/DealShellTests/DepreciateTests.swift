@@ -104,17 +104,19 @@ struct DepreciateTests {
 
   @Test("on random inputs, book value never rises, never falls below salvage, and loses cost − salvage over the life")
   func invariants() {
-    var rng = SystemRandomNumberGenerator()
+    var rng = SeededRandom(seed: 24)
+    let seed = "\(rng)"
     for _ in 0..<24 {
       let cost = Double.random(in: 1_000...100_000, using: &rng).rounded()
       let salvage = (Double.random(in: 0...0.5, using: &rng) * 100).rounded() / 100
       let life = Int.random(in: 1...96, using: &rng)
       for method in ["straight", "ddb", "syd"] {
         let b = book(shell(cost: cost, salvage: salvage, life: life, method: method))
-        #expect(b.count == 120)
-        for i in 1..<b.count { #expect(b[i] <= b[i - 1] + 1e-6, "\(method) rises at month \(i + 1)") }
-        #expect(b.allSatisfy { $0 >= cost * salvage - 0.01 }, "\(method) below salvage")
-        #expect(abs((cost - b[life - 1]) - (cost - cost * salvage)) < 0.02, "\(method) cost \(cost) salvage \(salvage) life \(life)")
+        let inCase = "\(method) cost \(cost) salvage \(salvage) life \(life); \(seed)"
+        #expect(b.count == 120, "\(inCase)")
+        for i in 1..<b.count { #expect(b[i] <= b[i - 1] + 1e-6, "rises at month \(i + 1): \(inCase)") }
+        #expect(b.allSatisfy { $0 >= cost * salvage - 0.01 }, "below salvage: \(inCase)")
+        #expect(abs((cost - b[life - 1]) - (cost - cost * salvage)) < 0.02, "\(inCase)")
       }
     }
   }

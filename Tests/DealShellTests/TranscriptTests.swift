@@ -46,29 +46,18 @@ struct TranscriptTests {
     #expect(u.shell.check(transcript: text, name: "r").diff == "")
   }
 
-  static var transcriptFiles: [String] {
-    let root = TestShell.repositoryRoot
-    var out: [String] = []
-    for dir in ["Sessions", "Tests/Transcripts"] {
-      let files = (try? FileManager.default.contentsOfDirectory(atPath: root + "/" + dir)) ?? []
-      out += files.filter { $0.hasSuffix(".transcript") }.sorted().map { dir + "/" + $0 }
-    }
-    return out
-  }
+  static let transcriptFiles = DataCases.files(in: ["Sessions", "Tests/Transcripts"], suffix: ".transcript")
 
+  /// Each transcript is checked by the real binary in the repository's
+  /// root (transcripts name files relative to it): the test process never
+  /// changes its own working directory, which other tests share.
   @Test("every transcript in the repository replays clean", arguments: transcriptFiles)
   func replay(file: String) throws {
     let root = TestShell.repositoryRoot
-    let saved = FileManager.default.currentDirectoryPath
-    // Transcripts name files relative to the repository root.
-    #expect(FileManager.default.changeCurrentDirectoryPath(root))
-    defer { _ = FileManager.default.changeCurrentDirectoryPath(saved) }
-    let t = TestShell(env: ["DEALSH_SESSIONS": "Sessions"])
-    t.shell.variables["TMP"] = t.folder
-    let text = try String(contentsOfFile: root + "/" + file, encoding: .utf8)
-    let result = t.shell.check(transcript: text, name: file)
-    #expect(result.diff == "", "\(result.diff)")
-    #expect(result.commands > 0)
+    #expect(FileManager.default.fileExists(atPath: root + "/" + file), "\(file)")
+    let r = try CLITests.run(["run", "--check", file], in: root, env: ["DEALSH_SESSIONS": "Sessions", "DEALSH_NOW": "", "COLUMNS": ""])
+    #expect(r.status == 0, "\(r.out)\(r.err)")
+    #expect(r.out.hasPrefix("ok: \(file) ("), "\(r.out)")
   }
 
   @Test("every folder under Plugins/ is registered in BuiltInPlugins")

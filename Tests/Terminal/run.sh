@@ -139,7 +139,7 @@ check "the recovered session has every change" wait_for "r3  entity  sponsor  Th
 keys 'show r1' Enter
 check "the undone change stays undone" wait_for "pd         0%     default"
 keys 'recover' Enter
-check "nothing left to recover" wait_for "error: recover: nothing to recover"
+check "nothing left to recover" wait_for "nothing to recover"
 keys 'quit --force' Enter
 wait_for "SHELL-EXITED"
 

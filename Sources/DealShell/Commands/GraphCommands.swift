@@ -73,7 +73,7 @@ enum GraphCommands {
     examples: [
       "add entity neo type=neocloud name=\"Neocloud Inc\"",
       "add asset fleet type=gpu model=H100 units=16384 unit_cost=30000 owner=neo",
-      "add contract lease1 type=lease rate=2.20 term=36 take_or_pay=90% tenant=hyper fleet=fleet",
+      "add contract lease2 type=lease rate=1.90 term=24 start=2028-01 tenant=hyper fleet=fleet",
       "add facility ddtl type=term amount=$400m rate=11% term=48 borrower=neo",
     ],
     arguments: [ArgumentSpec("KIND", .kinds), ArgumentSpec("ID")],
@@ -207,7 +207,7 @@ enum GraphCommands {
 
   static let rm = CommandSpec(
     name: "rm", abstract: "remove nodes (refused while edges reference them, unless --cascade)",
-    usage: "rm ID [ID ...] [--cascade]", examples: ["rm lease2", "rm fleet --cascade"],
+    usage: "rm ID [ID ...] [--cascade]", examples: ["rm lease1 --cascade", "rm fleet --cascade"],
     arguments: [ArgumentSpec("ID", .nodeIDs(nil), repeats: true)],
     flags: [FlagSpec("cascade", help: "also remove the edges that reference the nodes")], effects: .changes
   ) { inv, ctx in
@@ -235,7 +235,7 @@ enum GraphCommands {
     name: "link", abstract: "add an edge: FROM RELATION TO",
     usage: "link FROM RELATION TO [lien=N]",
     discussion: "Relations: " + Relation.allCases.map { "\($0.rawValue) (\($0.signature))" }.joined(separator: ", ") + ".",
-    examples: ["link fleet pledged-to ddtl lien=1", "link hyper rents lease1", "link gpuloan cross-default convert"],
+    examples: ["link treasury pledged-to btcloan lien=1", "link dev guarantees senior", "link gpuloan cross-default btcloan"],
     arguments: [ArgumentSpec("FROM", .nodeIDs(nil)), ArgumentSpec("RELATION", .relations), ArgumentSpec("TO", .nodeIDs(nil))],
     options: [OptionSpec("lien", "N", help: "lien order of a pledge (1 = first)")], effects: .changes
   ) { inv, ctx in
@@ -350,7 +350,7 @@ enum GraphCommands {
 
   static let graph = CommandSpec(
     name: "graph", abstract: "print the deal as a tree, or as Graphviz with --dot",
-    usage: "graph [--dot]", examples: ["graph", "graph --dot > deal.dot"],
+    usage: "graph [--dot]", examples: ["graph", "graph --dot"],
     flags: [FlagSpec("dot", help: "print Graphviz dot")]
   ) { inv, ctx in
     try inv.noExtraPositionals(after: 0, usage: "graph [--dot]")

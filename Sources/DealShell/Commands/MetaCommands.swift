@@ -162,7 +162,7 @@ struct HelpRenderer {
     if !s.options.isEmpty {
       lines += ["", "options:"]
       let w = s.options.map { $0.name.count + $0.valueName.count + 1 }.max() ?? 0
-      for o in s.options { lines.append("  " + Format.pad("\(o.name)=\(o.valueName)", w) + "  " + o.help) }
+      for o in s.options { lines.append("  " + Format.pad("\(o.name)=\(o.valueName)", w) + "  " + o.helpText) }
     }
     let flags = s.allFlags
     lines += ["", "flags:"]
@@ -176,7 +176,7 @@ struct HelpRenderer {
       text: lines.joined(separator: "\n"),
       json: [
         "name": .string(s.name), "plugin": .string(plugin), "abstract": .string(s.abstract), "usage": .string(s.usage),
-        "options": .array(s.options.map { ["name": .string($0.name), "help": .string($0.help)] }),
+        "options": .array(s.options.map { ["name": .string($0.name), "help": .string($0.help), "default": .optional($0.defaultText)] }),
         "flags": .array(flags.map { ["name": .string($0.name), "help": .string($0.help)] }),
         "examples": .array(s.examples.map { .string($0) }),
       ])

@@ -123,7 +123,7 @@ enum SessionCommands {
 
   static func undo(_ shell: Shell) -> CommandSpec {
     CommandSpec(
-      name: "undo", abstract: "step back one change", usage: "undo", examples: ["undo"], effects: .controlsShell
+      name: "undo", abstract: "step back one change", usage: "undo", examples: ["set ddtl rate=12%; undo"], effects: .controlsShell
     ) { [unowned shell] inv, _ in
       try inv.noExtraPositionals(after: 0, usage: "undo")
       let line = try shell.undo()
@@ -133,7 +133,7 @@ enum SessionCommands {
 
   static func redo(_ shell: Shell) -> CommandSpec {
     CommandSpec(
-      name: "redo", abstract: "step forward one undone change", usage: "redo", examples: ["redo"], effects: .controlsShell
+      name: "redo", abstract: "step forward one undone change", usage: "redo", examples: ["set ddtl rate=12%; undo; redo"], effects: .controlsShell
     ) { [unowned shell] inv, _ in
       try inv.noExtraPositionals(after: 0, usage: "redo")
       let line = try shell.redo()
@@ -180,7 +180,7 @@ enum SessionCommands {
       name: "diff", abstract: "what changed between this session (or A) and B: deal, nodes, edges, attributes",
       usage: "diff [PATH_A] PATH_B",
       discussion: "With one path, compares the session in memory (before) with the file (after). Bare names resolve in the sessions folder.",
-      examples: ["diff neocloud-abl", "diff Sessions/old.deal Sessions/new.deal", "diff neocloud-abl --json"],
+      examples: ["diff neocloud-abl", "diff Sessions/neocloud-abl.deal Sessions/datacenter-project-finance.deal", "diff neocloud-abl --json"],
       arguments: [ArgumentSpec("PATH", .files("deal"), repeats: true)]
     ) { [unowned shell] inv, ctx in
       let usage = "diff [PATH_A] PATH_B"
