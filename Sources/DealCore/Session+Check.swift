@@ -26,7 +26,7 @@ extension Session {
           out.append(Problem(.error, id, "missing '\(spec.key)' (\(spec.help)); set it with 'set \(id) \(spec.key)=...'"))
         }
       }
-      if node.kind == .asset, g.edges(to: id, .owns).count > 1 {
+      if node.kind == .asset, node.type != "gpu", g.edges(to: id, .owns).count > 1 {
         out.append(Problem(.warning, id, "owned by \(g.edges(to: id, .owns).count) entities: " + g.edges(to: id, .owns).map(\.from).joined(separator: ", ")))
       }
       switch (node.kind, node.type) {
@@ -62,12 +62,6 @@ extension Session {
           out.append(Problem(.warning, id, "lease has no tenant; 'link TENANT rents \(id)'"))
         }
       case (.facility, _):
-        let obligors = g.edges(to: id, .borrows)
-        if obligors.isEmpty {
-          out.append(Problem(.error, id, "facility has no obligor; 'link BORROWER borrows \(id)'"))
-        } else if obligors.count > 1 {
-          out.append(Problem(.warning, id, "facility has \(obligors.count) obligors"))
-        }
         let start: Month? = value(id, "start", schema: schema)?.date?.month
         let term: Double? = value(id, "term", schema: schema)?.number
         if let start, let term, (start - deal.start) + Int(term) > deal.horizon {
@@ -76,6 +70,9 @@ extension Session {
       default: break
       }
     }
+    // Who borrows, owns and is whose parent: what the cash model needs.
+    let structure = DealStructure(self, schema: schema)
+    out += structure.errors + structure.warnings
     // Cycles: parent-of among entities, and guarantees through borrowers
     // (A guarantees a facility B borrows, and B guarantees one A borrows).
     if let cycle = findCycle(next: { n in g.edges(from: n, .parentOf).map(\.to) }, nodes: g.sortedIDs) {

@@ -109,7 +109,7 @@ public final class DealAnalysis {
     let curveMonths = LiquidationPlan.curveMonths(session, schema: schema, parameters: parameters, lastDefault: lastDefault)
     return try LiquidationPlan.compile(
       session, schema: schema, marketValues: try marketValues(months: curveMonths), parameters: parameters,
-      haircut: scenario.haircut, months: months)
+      haircut: scenario.haircut, months: months, order: try plan(months: months).facilities.map(\.id))
   }
 
   /// A fire sale after a default (SPEC §5 `liquidate`): at the waterfall's
@@ -147,7 +147,9 @@ public final class DealAnalysis {
         triggers.append(id)
         causes[id] = kind
       }
-      for f in used.facilities { claims[f.id] = f.balanceAtDefault }
+      // A defaulted facility is owed its claim at its own default; one
+      // that is not is repaid at the sale what it had then.
+      for f in used.facilities { claims[f.id] = f.defaultMonth != nil ? f.claimAtDefault : f.balanceAtDealDefault }
     }
     let plan = try liquidationPlan(parameters, scenario: scenario, lastDefault: defaultMonth)
     let index = Dictionary(uniqueKeysWithValues: plan.facilities.enumerated().map { ($0.element, $0.offset) })
@@ -157,7 +159,7 @@ public final class DealAnalysis {
     input.ethFactor = scenario.ethFactor
     input.reserves = plan.facilities.map { id in
       let f = used.facility(id)
-      return (at == nil ? f?.reserveAtDefault : f?.reserveEnd) ?? 0
+      return (at == nil ? f?.reserveAtDealDefault : f?.reserveEnd) ?? 0
     }
     for (k, id) in plan.facilities.enumerated() {
       input.coinsSold[k] = used.facility(id)?.coinsSold ?? 0

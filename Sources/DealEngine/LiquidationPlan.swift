@@ -102,7 +102,7 @@ public struct LiquidationPlan: Sendable {
   /// `haircut` is a scenario's extra market-value haircut.
   public static func compile(
     _ s: Session, schema: Schema, marketValues: [String: [Double]], parameters p: LiquidationParameters,
-    haircut: Double = 0, months: Int? = nil
+    haircut: Double = 0, months: Int? = nil, order: [String]? = nil
   ) throws(DealError) -> LiquidationPlan {
     let g = s.graph
     let horizon = months ?? s.deal.horizon
@@ -111,6 +111,12 @@ public struct LiquidationPlan: Sendable {
       facs.append((n.id, Int(s.values(of: n.id, schema: schema)?["rank"]?.number ?? 1)))
     }
     facs.sort { ($0.rank, $0.id) < ($1.rank, $1.id) }
+    // The waterfall plan's order, when given (a Monte Carlo path hands its
+    // facilities over by index).
+    if let order {
+      let at = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($0.element, $0.offset) })
+      facs.sort { (at[$0.id] ?? .max, $0.id) < (at[$1.id] ?? .max, $1.id) }
+    }
     let fIndex = Dictionary(uniqueKeysWithValues: facs.enumerated().map { ($0.element.id, $0.offset) })
     let entities = g.sortedNodes.filter { $0.kind == .entity }.map(\.id)
     let eIndex = Dictionary(uniqueKeysWithValues: entities.enumerated().map { ($0.element, $0.offset) })

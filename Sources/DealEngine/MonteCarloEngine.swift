@@ -120,6 +120,7 @@ public enum MonteCarloEngine {
     let ws: LiquidationWorkspace
     /// The engine's working memory, reused by every path of this worker.
     let arena: UnsafeMutableRawPointer
+    let arenaBytes: Int
 
     init(_ job: Job) {
       plan = job.plan.privateCopy()
@@ -132,7 +133,8 @@ public enum MonteCarloEngine {
       calm = job.calm.map { $0 }
       stress = job.stress.map { $0 }
       paths = ScenarioPaths(months: plan.months, fleets: plan.fleets.count)
-      arena = UnsafeMutableRawPointer.allocate(byteCount: (plan.arenaBytes + 127) & ~127, alignment: 128)
+      arenaBytes = plan.arenaBytes
+      arena = UnsafeMutableRawPointer.allocate(byteCount: (arenaBytes + 127) & ~127, alignment: 128)
     }
 
     deinit { arena.deallocate() }
@@ -175,20 +177,20 @@ public enum MonteCarloEngine {
     for path in (b * blockSize)..<min(job.paths, (b + 1) * blockSize) {
       w.model.fill(p, seed: job.seed, path: path, calm: w.calm, stress: w.stress)
       for m in 0..<months where p.stressed[m] { stressMonths += 1 }
-      let r = WaterfallEngine.run(w.plan, scenario, detail: false, paths: p, scratch: w.arena)
+      // The run's state itself: nothing to allocate for a result.
+      let r = WaterfallEngine.simulate(w.plan, scenario, detail: false, paths: p, block: w.arena, capacity: w.arenaBytes)
       out.minD[path] = r.minDSCR ?? .nan
-      for f in 0..<nf { exposure[f] += r.facilities[f].exposureYears }
+      for f in 0..<nf { exposure[f] += r.exposure[f] }
       guard let d = r.defaultMonth else { continue }
       defaults += 1
       input.defaultMonth = d
       input.triggers.removeAll(keepingCapacity: true)
-      input.triggers.append(contentsOf: r.defaultedIndices)
+      for k in 0..<r.defaults { input.triggers.append(r.order[k]) }
       for f in 0..<nf {
-        let fr = r.facilities[f]
-        input.claims[f] = fr.defaultMonth != nil ? fr.loss : fr.balanceAtDefault
-        input.coinsSold[f] = fr.coinsSold
-        input.guarantorPaid[f] = fr.guarantorPaid
-        input.reserves![f] = fr.reserveAtDefault
+        input.claims[f] = r.defaulted[f] ? r.claimAtDefault[f] : r.balanceAtDealDefault[f]
+        input.coinsSold[f] = r.coinsSold[f]
+        input.guarantorPaid[f] = r.guarantorPaid[f]
+        input.reserves![f] = r.reserveAtDealDefault[f]
       }
       input.btcFactor = scenario.btcFactor * p.btc[d - 1]
       input.ethFactor = scenario.ethFactor * p.eth[d - 1]

@@ -3,23 +3,56 @@ import Foundation
 
 extension WaterfallPlan {
   /// Compiles the deal for the engine, given each asset's market value by
-  /// month (from `depreciate`, so the waterfall uses the numbers the user
-  /// saw). Facilities are ordered by rank, then id.
+  /// month (the curves `depreciate` prints, so the waterfall uses the
+  /// numbers the user saw).
   ///
-  /// - Collateral of a facility: the market value of the GPU fleets pledged
-  ///   to it, plus the coins pledged to it at the (stressed) coin price.
-  ///   Pledged cash funds the facility's reserve account.
-  /// - Guarantors pay from the cash and coins they own that are pledged to
-  ///   no facility.
+  /// - Entities are ordered from the bottom of the `parent-of` tree up
+  ///   (deepest first, then id); each one's facilities follow in payment
+  ///   order (rank, then id).
+  /// - A facility's obligor is the entity that `borrows` it, else the owner
+  ///   of its collateral; its collateral is the GPU fleets and coins pledged
+  ///   to it; pledged cash funds its reserve account.
+  /// - An entity starts with the cash it owns that is pledged to nothing,
+  ///   and may sell the coins it owns that are pledged to nothing.
+  /// - Throws: a deal the structural model cannot run (a facility without
+  ///   an obligor, a fleet without an owner, an entity with two parents, a
+  ///   missing attribute), naming the node and the fix.
   public static func compile(
     _ s: Session, schema: Schema, marketValues: [String: [Double]], months: Int? = nil
   ) throws(DealError) -> WaterfallPlan {
     let g = s.graph
     let horizon = months ?? s.deal.horizon
+    let structure = DealStructure(s, schema: schema)
+    if let e = structure.firstError { throw e }
+
+    // Entities, bottom up.
+    let entityIDs = g.sortedNodes.filter { $0.kind == .entity }.map(\.id)
+    func depth(_ id: String) -> Int {
+      var d = 0, x = id
+      while let p = structure.parent[x], d <= entityIDs.count {
+        d += 1
+        x = p
+      }
+      return d
+    }
+    let depths = Dictionary(uniqueKeysWithValues: entityIDs.map { ($0, depth($0)) })
+    let order = entityIDs.sorted { (depths[$0]!, $1) > (depths[$1]!, $0) }
+    let eIndex = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($0.element, $0.offset) })
+    var entities = order.map { EntityPlan(id: $0) }
+    for (k, id) in order.enumerated() { entities[k].parent = structure.parent[id].flatMap { eIndex[$0] } ?? -1 }
+
+    // Fleets and their owners.
     var fleets: [FleetEconomics] = []
+    var fleetOwner: [Int] = []
     for n in g.sortedNodes where n.kind == .asset && n.type == "gpu" {
       fleets.append(try FleetEconomics.compile(n.id, in: s, schema: schema))
+      let owner = eIndex[structure.owner[n.id] ?? ""] ?? 0
+      fleetOwner.append(owner)
+      entities[owner].fleets.append(fleets.count - 1)
     }
+    let fleetIndex = Dictionary(uniqueKeysWithValues: fleets.enumerated().map { ($0.element.id, $0.offset) })
+
+    // Facilities, entity by entity, in payment order.
     func num(_ v: NodeValues, _ key: String) -> Double? { v[key]?.number }
     func req(_ v: NodeValues, _ key: String) throws(DealError) -> Double {
       guard let x = v[key]?.number else {
@@ -31,113 +64,85 @@ extension WaterfallPlan {
     for n in g.sortedNodes where n.kind == .facility {
       let v = s.values(of: n.id, schema: schema)!
       let start = (v["start"]?.date?.month ?? s.deal.start).dealMonth(from: s.deal.start)
-      facilities.append(
-        FacilityPlan(
-          id: n.id, type: n.type, amount: try req(v, "amount"), rate: num(v, "rate") ?? 0,
-          floating: v["floating"]?.bool ?? false, spread: num(v, "spread") ?? 0, startMonth: start,
-          term: Int(try req(v, "term")),
-          amort: FacilityPlan.Amortization(rawValue: v["amort"]?.text ?? "level") ?? .level,
-          sweep: num(v, "sweep") ?? 0, rank: Int(num(v, "rank") ?? 1), minDSCR: num(v, "min_dscr"),
-          lockupDSCR: num(v, "lockup_dscr"), maxLTV: num(v, "max_ltv"), advanceRate: num(v, "advance_rate"),
-          dsraMonths: Int(num(v, "dsra_months") ?? 0), targetDSCR: num(v, "target_dscr"),
-          marginLTV: num(v, "margin_ltv"), conversionPrice: num(v, "conversion_price"), sharePrice: num(v, "share_price")))
+      var f = FacilityPlan(
+        id: n.id, type: n.type, amount: try req(v, "amount"), rate: num(v, "rate") ?? 0,
+        floating: v["floating"]?.bool ?? false, spread: num(v, "spread") ?? 0, startMonth: start,
+        term: Int(try req(v, "term")),
+        amort: FacilityPlan.Amortization(rawValue: v["amort"]?.text ?? "level") ?? .level,
+        sweep: num(v, "sweep") ?? 0, rank: Int(num(v, "rank") ?? 1), minDSCR: num(v, "min_dscr"),
+        lockupDSCR: num(v, "lockup_dscr"), maxLTV: num(v, "max_ltv"), advanceRate: num(v, "advance_rate"),
+        dsraMonths: Int(num(v, "dsra_months") ?? 0), targetDSCR: num(v, "target_dscr"),
+        marginLTV: num(v, "margin_ltv"), conversionPrice: num(v, "conversion_price"), sharePrice: num(v, "share_price"))
+      f.obligor = eIndex[structure.obligor[n.id] ?? ""] ?? 0
+      facilities.append(f)
     }
-    facilities.sort { ($0.rank, $0.id) < ($1.rank, $1.id) }
+    facilities.sort { ($0.obligor, $0.rank, $0.id) < ($1.obligor, $1.rank, $1.id) }
     let index = Dictionary(uniqueKeysWithValues: facilities.enumerated().map { ($0.element.id, $0.offset) })
-
-    func coin(_ id: String) -> (btc: Bool, amount: Double, price: Double)? {
-      guard let v = s.values(of: id, schema: schema), v.node.type == "crypto" else { return nil }
-      return (v["coin"]?.text == "BTC", v["amount"]?.number ?? 0, v["price"]?.number ?? 0)
+    var first = 0
+    for e in entities.indices {
+      var last = first
+      while last < facilities.count, facilities[last].obligor == e { last += 1 }
+      entities[e].facilities = first..<last
+      first = last
     }
+
+    func coin(_ id: String) -> Coin? {
+      guard let v = s.values(of: id, schema: schema), v.node.type == "crypto" else { return nil }
+      return Coin(btc: v["coin"]?.text == "BTC", amount: v["amount"]?.number ?? 0, price: v["price"]?.number ?? 0)
+    }
+    func amount(_ id: String) -> Double { s.values(of: id, schema: schema)?["amount"]?.number ?? 0 }
 
     let nf = facilities.count
     var collateral = [Double](repeating: 0, count: nf * horizon)
-    var pledgedCoins = [[(btc: Bool, amount: Double, price: Double)]](repeating: [], count: nf)
-    var reserve = [Double](repeating: 0, count: nf)
-    var guarantorsOf = [[Int]](repeating: [], count: nf)
-    var guarantors: [(id: String, cash: Double, coins: [(btc: Bool, amount: Double, price: Double)])] = []
-    var crossDefaults = [[Int]](repeating: [], count: nf)
+    var fleetValue = [Double](repeating: 0, count: fleets.count * horizon)
+    for (k, fl) in fleets.enumerated() {
+      let values = marketValues[fl.id] ?? []
+      for m in 0..<min(horizon, values.count) { fleetValue[k * horizon + m] = values[m] }
+    }
+    var pledgedCoins = [[Coin]](repeating: [], count: nf)
     var total = [Double](repeating: 0, count: horizon)
     var pledgedAssets: Set<String> = []
-    for (f, fac) in facilities.enumerated() {
-      for e in g.edges(to: fac.id, .pledgedTo) {
+    for f in facilities.indices {
+      let id = facilities[f].id
+      for e in g.edges(to: id, .pledgedTo) {
         guard let a = g[e.from] else { continue }
         pledgedAssets.insert(a.id)
         switch a.type {
         case "gpu":
-          let values = marketValues[a.id] ?? []
-          for m in 0..<min(horizon, values.count) { collateral[f * horizon + m] += values[m] }
+          guard let k = fleetIndex[a.id] else { continue }
+          facilities[f].pledgedFleets.append(k)
+          facilities[f].pledgedLiens.append(Int(e.attrs["lien"]?.number ?? 1))
+          for m in 0..<horizon { collateral[f * horizon + m] += fleetValue[k * horizon + m] }
         case "crypto":
           if let c = coin(a.id) { pledgedCoins[f].append(c) }
         case "cash":
-          reserve[f] += s.values(of: a.id, schema: schema)?["amount"]?.number ?? 0
+          facilities[f].reserveCash += amount(a.id)
         default: break
         }
       }
-      for e in g.edges(from: fac.id, .crossDefault) {
-        if let t = index[e.to] { crossDefaults[f].append(t) }
-      }
+      facilities[f].crossDefaults = g.edges(from: id, .crossDefault).compactMap { index[$0.to] }
+      facilities[f].guarantors = g.edges(to: id, .guarantees).map(\.from).sorted().compactMap { eIndex[$0] }
+      for gi in facilities[f].guarantors { entities[gi].guaranteed.append(f) }
     }
     for id in pledgedAssets.sorted() {
-      guard let a = g[id] else { continue }
-      if a.type == "gpu", let values = marketValues[id] {
-        for m in 0..<min(horizon, values.count) { total[m] += values[m] }
-      }
+      guard let k = fleetIndex[id] else { continue }
+      for m in 0..<horizon { total[m] += fleetValue[k * horizon + m] }
     }
-    // Guarantors and their free resources.
-    var guarantorIndex: [String: Int] = [:]
-    for (f, fac) in facilities.enumerated() {
-      for e in g.edges(to: fac.id, .guarantees) {
-        let gid = e.from
-        if guarantorIndex[gid] == nil {
-          var cash = 0.0
-          var coins: [(btc: Bool, amount: Double, price: Double)] = []
-          for o in g.edges(from: gid, .owns) where !pledgedAssets.contains(o.to) {
-            guard let a = g[o.to] else { continue }
-            if a.type == "cash" { cash += s.values(of: a.id, schema: schema)?["amount"]?.number ?? 0 }
-            if a.type == "crypto", let c = coin(a.id) { coins.append(c) }
-          }
-          guarantorIndex[gid] = guarantors.count
-          guarantors.append((gid, cash, coins))
-        }
-        guarantorsOf[f].append(guarantorIndex[gid]!)
-      }
+    // What each entity holds free: the cash and coins it owns, pledged to
+    // nothing (an asset with several owners counts for the first by id, as
+    // `check` warns).
+    var freeCoins = [[Coin]](repeating: [], count: entities.count)
+    for a in g.sortedNodes where a.kind == .asset && (a.type == "cash" || a.type == "crypto") && !pledgedAssets.contains(a.id) {
+      guard let owner = g.edges(to: a.id, .owns).map(\.from).min(), let e = eIndex[owner] else { continue }
+      if a.type == "cash" { entities[e].cash += amount(a.id) }
+      if a.type == "crypto", let c = coin(a.id) { freeCoins[e].append(c) }
     }
 
-    // Sculpted schedules, fixed at close from the base case: debt service
-    // = CFADS / target DSCR; without a target, the one that repays exactly.
-    for f in 0..<nf where facilities[f].amort == .sculpted {
-      let fac = facilities[f]
-      let r = (fac.floating ? Rates.base + fac.spread : fac.rate) / 12
-      let cfads = (0..<fac.term).map { k -> Double in
-        let m = fac.startMonth + k
-        return fleets.reduce(0) { $0 + $1.revenue(month: m) - $1.operatingCost(month: m) }
-      }
-      var target = fac.targetDSCR
-      if target == nil {
-        var pv = 0.0, d = 1.0
-        for c in cfads {
-          d /= 1 + r
-          pv += c * d
-        }
-        guard pv > 0 else { throw DealError(.invalid, "'\(fac.id)' cannot be sculpted: its CFADS is not positive over its term") }
-        target = pv / fac.amount
-      }
-      var bal = fac.amount
-      var principal: [Double] = []
-      for c in cfads {
-        let interest = bal * r
-        let p = min(bal, max(0, c / target! - interest))
-        principal.append(p)
-        bal -= p
-      }
-      facilities[f].sculptedPrincipal = principal
-      facilities[f].targetDSCR = target
-    }
-
-    return WaterfallPlan(
-      months: horizon, fleets: fleets, facilities: facilities, collateral: collateral, pledgedCoins: pledgedCoins,
-      reserveCash: reserve, guarantorsOf: guarantorsOf, guarantors: guarantors, crossDefaults: crossDefaults,
-      totalCollateral: total)
+    var plan = WaterfallPlan(
+      months: horizon, fleets: fleets, fleetOwner: fleetOwner, facilities: facilities, entities: entities,
+      collateral: collateral, fleetValue: fleetValue, totalCollateral: total, pledgedCoins: pledgedCoins, freeCoins: freeCoins)
+    try plan.sculpt()
+    plan.flatten()
+    return plan
   }
 }

@@ -12,10 +12,26 @@ extension WaterfallResult {
       facilities[f.id] = [
         "interest_paid": round2(f.interestPaid), "principal_paid": round2(f.principalPaid),
         "balance_end": round2(f.balanceEnd), "loss": round2(f.loss), "irr": opt4(f.irr), "wal": opt4(f.wal),
-        "default_month": .optional(f.defaultMonth), "converted": .bool(f.converted),
+        "default_month": .optional(f.defaultMonth), "default_kind": .optional(f.defaultKind),
+        "claim_at_default": round2(f.claimAtDefault), "collected_after_default": round2(f.collectedAfterDefault),
+        "obligor": .string(f.obligor), "cancelled": .bool(f.cancelled), "converted": .bool(f.converted),
         "refinancing_need": round2(f.refinancingNeed), "guarantor_paid": round2(f.guarantorPaid),
         "coins_sold": .number(f.coinsSold), "balance_at_default": round2(f.balanceAtDefault),
         "reserve_at_default": round2(f.reserveAtDefault), "reserve_end": round2(f.reserveEnd),
+        "periods": .array(f.periods.map { p in
+          [
+            "month": .number(Double(p.month)), "interest": round2(p.interest), "principal": round2(p.principal),
+            "balance": round2(p.balance), "dscr": opt4(p.dscr), "ltv": opt4(p.ltv),
+          ]
+        }),
+      ]
+    }
+    var entities: [String: JSONValue] = [:]
+    for e in r.entities {
+      entities[e.id] = [
+        "cash_end": round2(e.cashEnd), "distributions_received": round2(e.distributionsReceived),
+        "distributions_paid": round2(e.distributionsPaid), "guarantee_paid": round2(e.guaranteePaid),
+        "coins_sold": round2(e.coinsSold), "in_default_month": .optional(e.inDefaultMonth),
       ]
     }
     return [
@@ -29,7 +45,7 @@ extension WaterfallResult {
           "reserve": round2(p.reserve), "to_equity": round2(p.toEquity), "trapped": round2(p.trapped),
         ]
       }),
-      "facilities": .object(facilities),
+      "facilities": .object(facilities), "entities": .object(entities),
       "breaches": .array(r.breaches.map { ["month": .number(Double($0.month)), "facility": .string($0.facility), "kind": .string($0.kind), "detail": .string($0.detail)] }),
       "defaulted": .array(r.defaulted.map { .string($0) }),
     ]
@@ -39,10 +55,17 @@ extension WaterfallResult {
   /// first breach, default month, facilities, and the default order.
   public func summaryJSON() -> JSONValue {
     let j = json()
+    // Each facility's summary, without its months.
+    var facilities: [String: JSONValue] = [:]
+    for (id, f) in j["facilities"]?.objectValue ?? [:] {
+      var o = f.objectValue ?? [:]
+      o["periods"] = nil
+      facilities[id] = .object(o)
+    }
     return [
       "min_dscr": j["min_dscr"] ?? .null, "avg_dscr": j["avg_dscr"] ?? .null,
       "first_breach_month": j["first_breach_month"] ?? .null, "default_month": j["default_month"] ?? .null,
-      "facilities": j["facilities"] ?? .object([:]), "defaulted": j["defaulted"] ?? .array([]),
+      "facilities": .object(facilities), "defaulted": j["defaulted"] ?? .array([]),
     ]
   }
 }

@@ -19,7 +19,7 @@ struct AnalysisTests {
   @Test("an unpledged GPU fleet bought after the horizon changes neither the waterfall nor the recoveries")
   func lateUnpledgedAsset() {
     let t = example("neocloud-abl")
-    let before = t.json("waterfall"), liquidation = t.json("liquidate")
+    let before = t.json("waterfall"), liquidation = t.json("liquidate at=41")
     #expect(before["first_breach_month"]?.numberValue == 21)
     t.ok("add asset later type=gpu model=B200 units=512 unit_cost=$40k acquired=2031-01 owner=neo")
     let after = t.json("waterfall")
@@ -27,7 +27,7 @@ struct AnalysisTests {
     #expect(after["default_month"] == before["default_month"])
     #expect(after["periods"]?.arrayValue?[20]["ltv"] == before["periods"]?.arrayValue?[20]["ltv"], "LTV keeps its collateral")
     #expect(after["periods"]?.arrayValue?[20]["ltv"] != .null)
-    let recovered = t.json("liquidate")["facilities"]?["ddtl"]?["recovery_rate"]?.numberValue ?? 0
+    let recovered = t.json("liquidate at=41")["facilities"]?["ddtl"]?["recovery_rate"]?.numberValue ?? 0
     #expect(recovered == liquidation["facilities"]?["ddtl"]?["recovery_rate"]?.numberValue)
     #expect(recovered > 0.3)
   }

@@ -15,7 +15,8 @@ struct LiquidateTests {
   func deal(units: Int = 1000, cooling: String = "air", rackKW: Int = 10, powerPrice: Double = 0, extra: [String]) -> TestShell {
     let t = TestShell()
     t.ok("deal start=2025-01 horizon=60")
-    t.ok("add entity co type=spv")
+    t.ok("add entity eq type=sponsor")
+    t.ok("add entity co type=spv parent=eq")
     t.ok("add asset site type=site mw=10 power_price=\(powerPrice) pue=1")
     t.ok(
       "add asset fleet type=gpu model=H100 units=\(units) unit_cost=30000 life=60 salvage=0 obsolescence=none cooling=\(cooling) rack_kw=\(rackKW) owner=co site=site")
@@ -152,7 +153,7 @@ struct LiquidateTests {
   func guarantorStopsChain() {
     func run(_ parentCash: String) -> JSONValue {
       let t = deal(extra: [
-        "add entity parent type=sponsor", "link parent parent-of co",
+        "add entity parent type=sponsor", "unlink eq parent-of co", "link parent parent-of co",
         "add asset pcash type=cash amount=\(parentCash) owner=parent",
         "add facility a type=term amount=$30m rate=9% term=60 borrower=co guarantor=parent", "link fleet pledged-to a",
         "add facility p type=term amount=$5m rate=9% term=60 borrower=parent",

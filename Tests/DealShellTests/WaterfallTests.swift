@@ -15,7 +15,10 @@ struct WaterfallTests {
   func deal(horizon: Int = 60, leaseTerm: Int = 120, rate: Double = 2.0, extra: [String] = []) -> TestShell {
     let t = TestShell()
     t.ok("deal start=2025-01 horizon=\(horizon)")
-    t.ok("add entity co type=spv")
+    // The SPV distributes its excess to a sponsor that owes nothing (and
+    // guarantees nothing unless a test says so).
+    t.ok("add entity eq type=sponsor")
+    t.ok("add entity co type=spv parent=eq")
     t.ok("add asset site type=site mw=1 power_price=0 pue=1")
     t.ok("add asset fleet type=gpu model=H100 units=100 unit_cost=30000 life=120 salvage=0 obsolescence=none owner=co site=site")
     t.ok("add contract l type=lease rate=\(rate) utilization=100% term=\(leaseTerm) spot_rate=1 deflation=50% fleet=fleet")

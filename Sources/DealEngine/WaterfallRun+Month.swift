@@ -1,0 +1,795 @@
+import DealCore
+import Foundation
+
+/// One month of the structural waterfall, step by step (SPEC §5.1, README
+/// "How cash moves"):
+///
+/// 1. `factors`: the month's stresses (a Monte Carlo path's, if any).
+/// 2. `scheduleDebt`: draws; each facility's interest and scheduled
+///    principal due; the contractual debt service of defaulted ones (DSCR).
+/// 3. `operatingCash`: each fleet's CFADS (revenue less power and opex, may
+///    be negative) into its owner's cash.
+/// 4. Each entity, from the bottom of the `parent-of` tree up (`runEntity`):
+///    collections for accelerated facilities from its pledged fleets; its own
+///    facilities by rank — interest and principal from its cash, its
+///    reserve, its free coins, then calls on its guarantors; reserve top-ups;
+///    accelerated facilities take what is left; borrowing-base prepayments
+///    and margin calls; DSCR covenants and lock-ups; sweeps; the guarantee
+///    calls it owes; then what is left goes to its parent, unless a lock-up
+///    traps it or it is in default. An entity with no parent keeps its cash.
+/// 5. `closeMonth`: consolidated DSCR and LTV, lien-aware LTV covenants,
+///    what the month reports.
+extension WaterfallRun {
+  /// Every month of the run, in order.
+  func runMonths() {
+    for month in 1...max(1, months) where month <= months {
+      factors(month)
+      scheduleDebt()
+      operatingCash()
+      for e in 0..<ne {
+        let ent = entity(e)
+        // A top entity without debt only pays guarantee calls and, from
+        // its pledged fleets, accelerated facilities: most months nothing.
+        if ent.pointee.parent < 0, ent.pointee.facilities.isEmpty,
+          !(callsWaiting && !ent.pointee.guaranteed.isEmpty), !(anyDefault && !ent.pointee.fleets.isEmpty)
+        {
+          processed[e] = true
+          continue
+        }
+        runEntity(e)
+      }
+      closeMonth()
+    }
+  }
+
+  // MARK: 1. The month's factors
+
+  @inline(__always) func factors(_ month: Int) {
+    m = month
+    if let p = paths {
+      spotFactor = baseSpot * p.spot[m - 1]
+      utilizationChange = baseUtilization + p.utilization[m - 1]
+      rateChange = baseRate + p.rate[m - 1]
+      coinBTC = baseBTC * p.btc[m - 1]
+      coinETH = baseETH * p.eth[m - 1]
+    }
+    if let step = deflationStep { deflationFactor *= step }
+    revenue = 0
+    opex = 0
+    cfads = 0
+    dsDue = 0
+    interestMonth = 0
+    principalMonth = 0
+    callsWaiting = false
+    for e in 0..<ne {  // a loop: a call to memset costs more for a few entities
+      available[e] = 0
+      processed[e] = false
+    }
+    if detail { for e in 0..<ne { account[e] = EntityPeriod(month: m, opening: cash[e]) } }
+  }
+
+  /// A facility's numbers, and an entity's, read in place.
+  @inline(__always) func core(_ f: Int) -> UnsafePointer<WaterfallPlan.FacilityCore> { t.core.baseAddress.unsafelyUnwrapped + f }
+  @inline(__always) func entity(_ e: Int) -> UnsafePointer<WaterfallPlan.EntityCore> { t.entities.baseAddress.unsafelyUnwrapped + e }
+
+  /// A pledged coin's price this month, and a free coin's.
+  @inline(__always) func pledgedPrice(_ k: Int) -> Double {
+    t.pledgedPrice[k] * (t.pledgedBTC[k] ? coinBTC : coinETH)
+  }
+  @inline(__always) func freePrice(_ k: Int) -> Double {
+    t.freePrice[k] * (t.freeBTC[k] ? coinBTC : coinETH)
+  }
+
+  /// The monthly rate a facility pays.
+  @inline(__always) func monthlyRate(_ f: Int) -> Double {
+    let c = core(f)
+    return (c.pointee.floating ? max(0, Rates.base + rateChange) + c.pointee.spread : c.pointee.rate) / 12
+  }
+
+  // MARK: 2. Draws and dues
+
+  @inline(__always) func scheduleDebt() {
+    for f in 0..<nf where !finished[f] {
+      let fac = core(f)
+      dueInterest[f] = 0
+      duePrincipal[f] = 0
+      paidNow[f] = 0
+      dsNow[f] = 0
+      callLeft[f] = 0
+      interestNow[f] = 0
+      settled[f] = false
+      guard !cancelled[f] else {
+        finish(f)
+        continue
+      }
+      if m == fac.pointee.drawMonth { balance[f] = fac.pointee.amount }
+      guard m >= fac.pointee.startMonth, m <= fac.pointee.maturity else {
+        // Past its maturity a facility is repaid or accelerated: nothing
+        // is due from it again (its dues are cleared this once).
+        if m > fac.pointee.maturity, !defaulted[f] { finish(f) }
+        continue
+      }
+      // After a default the schedule still counts in DSCR (contractual debt
+      // service on the unpaid balance), so DSCR stays comparable across
+      // stresses; nothing is scheduled for payment.
+      if defaulted[f], shadow[f] < 0 { shadow[f] = balance[f] }
+      let owed = defaulted[f] ? shadow[f] : balance[f]
+      guard owed > 0.005 else { continue }
+      let r = monthlyRate(f)
+      let interest = owed * r
+      let k = m - fac.pointee.startMonth + 1  // month of the term, 1-based
+      let left = fac.pointee.maturity - m + 1
+      var principal: Double
+      switch fac.pointee.amort {
+      case .level:
+        // While the rate stays the same, one multiplication a month; a
+        // floating rate that moved re-prices the annuity on what is left.
+        if annuity[f] == 0 || r != annuityRate[f] {
+          annuity[f] = Foundation.pow(1 + r, -Double(left))
+          annuityRate[f] = r
+        } else {
+          annuity[f] *= 1 + r
+        }
+        let pmt = r > 0 ? owed * r / (1 - annuity[f]) : owed / Double(left)
+        principal = pmt - interest
+      case .straight: principal = fac.pointee.amount / Double(fac.pointee.term)
+      case .bullet, .sweep: principal = 0
+      case .sculpted: principal = k - 1 < fac.pointee.sculpted.count ? t.sculpted[fac.pointee.sculpted.lowerBound + k - 1] : 0
+      }
+      if m == fac.pointee.maturity { principal = owed }
+      principal = min(max(0, principal), owed)
+      if defaulted[f] {
+        // The contractual schedule: a level or straight loan keeps its
+        // regular payment; a bullet its interest, then the balance.
+        switch fac.pointee.amort {
+        case .level, .straight: dsNow[f] = lastDue[f]
+        default: dsNow[f] = interest + principal
+        }
+        shadow[f] -= principal
+        dsDue += dsNow[f]
+        continue
+      }
+      // A convertible converts at maturity instead of being repaid.
+      if m == fac.pointee.maturity, fac.pointee.convertible, let cp = fac.pointee.conversionPrice, let sp = fac.pointee.sharePrice {
+        if sp >= cp {
+          converted[f] = true
+          principal = 0
+          balance[f] = 0
+        } else {
+          refinancing[f] = balance[f]
+          note(
+            m, f, "refinancing", breach: false,
+            "share price \(Format.money(sp, decimals: 2)) below conversion price \(Format.money(cp, decimals: 2)): \(Format.money(balance[f])) to repay")
+        }
+      }
+      dueInterest[f] = interest
+      duePrincipal[f] = principal
+      let due = interest + principal
+      exposure[f] += owed / 12
+      if m < fac.pointee.maturity { lastDue[f] = due }
+      dsNow[f] = due
+      dsDue += due
+    }
+  }
+
+  /// A facility with nothing more to pay or collect: the loop skips it,
+  /// and its obligor once all of its facilities are done.
+  @inline(never) func finish(_ f: Int) {
+    finished[f] = true
+    live[core(f).pointee.obligor] -= 1
+  }
+
+  // MARK: 3. Operating cash
+
+  @inline(__always) func operatingCash() {
+    let nFleets = t.fleetCount
+    for fi in 0..<nFleets {
+      let x = t.fleetMonths[fi &* months &+ m &- 1]
+      let cost = x.power * powerFactor + x.opex
+      var income = 0.0
+      if x.capacity > 0 {
+        let u = min(1, max(0, x.utilization + utilizationChange))
+        // A lease whose tenant defaulted pays only the spot rate.
+        if x.inTerm, paths == nil || m < paths!.leaseLost[fi] {
+          income = x.capacity * x.rate * max(u, x.takeOrPay)
+        } else {
+          let spot = deflationStep == nil ? x.spotDeflated : x.spotRate * deflationFactor
+          income = x.capacity * u * spot * spotFactor
+        }
+      }
+      revenue += income
+      opex += cost
+      // Negative CFADS is a cost the owner pays from its cash: never dropped.
+      let net = income - cost
+      fleetCFADS[fi] = net
+      let o = t.fleetOwner[fi]
+      cash[o] += net
+      available[o] += net
+      if detail { account[o].cfads += net }
+    }
+    cfads = revenue - opex
+  }
+
+  // MARK: 4. Each entity
+
+  @inline(__always) func runEntity(_ e: Int) {
+    let ent = entity(e)
+    let own = ent.pointee.facilities
+    if anyDefault { collectFromCollateral(e) }
+    var locked = false
+    if live[e] > 0 || detail {
+      for f in own {
+        if defaulted[f] {
+          collectClaim(f, from: e, kind: .collection)
+        } else {
+          payScheduled(f, e)
+          topUpReserve(f, e)
+        }
+      }
+      if ent.pointee.collateralTests { testCollateral(e) }
+      if ent.pointee.coverage || detail { locked = testCoverage(e) }
+      if ent.pointee.sweeps { sweep(e) }
+    }
+    processed[e] = true
+    if callsWaiting, !ent.pointee.guaranteed.isEmpty { settleCalls(e) }
+    distribute(e, locked: locked)
+  }
+
+  /// Cash moving from an entity's account to a facility's lender.
+  @inline(__always) func pay(_ f: Int, from e: Int, interest: Double, principal: Double, kind: Transfer.Kind) {
+    if interest > 0 {
+      interestPaid[f] += interest
+      interestNow[f] += interest
+      if detail { receipts[f &* months &+ m &- 1] += interest }
+      interestMonth += interest
+    }
+    if principal > 0 { repay(f, principal) }
+    if let rec, e >= 0 { recordPayment(rec, f, from: e, interest: interest, principal: principal, kind: kind) }
+  }
+
+  /// A detail run's record of a payment: the payer's account, the transfers.
+  @inline(never) func recordPayment(_ rec: Recorder, _ f: Int, from e: Int, interest: Double, principal: Double, kind: Transfer.Kind) {
+    account[e].paidToLenders += interest + principal
+    let to = fid(f), from = eid(e)
+    if kind == .collection {
+      rec.transfers.append(Transfer(month: m, from: from, to: to, kind: .collection, amount: interest + principal))
+    } else {
+      if interest > 0 { rec.transfers.append(Transfer(month: m, from: from, to: to, kind: .interest, amount: interest)) }
+      if principal > 0 { rec.transfers.append(Transfer(month: m, from: from, to: to, kind: kind, amount: principal)) }
+    }
+  }
+
+  /// A detail run's record of a move between an entity and a reserve or
+  /// another entity.
+  @inline(never) func recordMove(_ kind: Transfer.Kind, from: String, to: String, _ amount: Double) {
+    rec?.transfers.append(Transfer(month: m, from: from, to: to, kind: kind, amount: amount))
+  }
+
+  /// Principal repaid: the balance, the totals, the month's principal and
+  /// the lender's receipts; a facility repaid releases its reserve.
+  @inline(__always) func repay(_ f: Int, _ amount: Double) {
+    balance[f] -= amount
+    principalPaid[f] += amount
+    if detail {
+      principalFlows[f &* months &+ m &- 1] += amount
+      receipts[f &* months &+ m &- 1] += amount
+    }
+    principalMonth += amount
+    if balance[f] <= 0.005, !defaulted[f], reserve[f] > 0 { releaseReserve(f) }
+  }
+
+  /// A repaid facility's reserve goes back to its obligor.
+  @inline(never) func releaseReserve(_ f: Int) {
+    let e = core(f).pointee.obligor
+    let amount = reserve[f]
+    reserve[f] = 0
+    cash[e] += amount
+    if detail {
+      account[e].reserveIn += amount
+      recordMove(.reserveRelease, from: fid(f), to: eid(e), amount)
+    }
+  }
+
+  /// Sells an entity's free coins, at the month's price, for up to `need`.
+  @inline(never) func sellFreeCoins(_ e: Int, _ need: Double) -> Double {
+    var got = 0.0
+    for c in t.freeStart[e]..<t.freeStart[e + 1] where got < need - 0.005 {
+      let p = freePrice(c)
+      guard p > 0, freeLeft[c] > 0 else { continue }
+      let sell = min(freeLeft[c], (need - got) / p)
+      freeLeft[c] -= sell
+      got += sell * p
+    }
+    coinSales[e] += got
+    if detail { account[e].coinSales += got }
+    return got
+  }
+
+  /// Interest and scheduled principal from the obligor's cash, then the
+  /// facility's reserve, then the obligor's free coins; a shortfall is
+  /// called on its guarantors.
+  @inline(__always) func payScheduled(_ f: Int, _ e: Int) {
+    let due = dueInterest[f] + duePrincipal[f]
+    guard due > 0.005 else {
+      settled[f] = true
+      return
+    }
+    let paid = min(max(0, cash[e]), due)
+    cash[e] -= paid
+    paidNow[f] = paid
+    if paid >= due - 0.005 { settle(f) } else { shortfall(f, e, due) }
+  }
+
+  /// What the obligor's cash did not pay: from the facility's reserve, then
+  /// the obligor's free coins, then calls on its guarantors.
+  @inline(never) func shortfall(_ f: Int, _ e: Int, _ due: Double) {
+    var paid = paidNow[f]
+    if paid < due - 0.005, reserve[f] > 0 {
+      let take = min(reserve[f], due - paid)
+      reserve[f] -= take
+      paid += take
+      if detail {
+        account[e].reserveIn += take
+        recordMove(.reserveDraw, from: fid(f), to: eid(e), take)
+      }
+    }
+    if paid < due - 0.005 { paid += sellFreeCoins(e, due - paid) }
+    paidNow[f] = paid
+    if paid >= due - 0.005 {
+      settle(f)
+    } else {
+      callLeft[f] = due - paid
+      callNext[f] = 0
+      advanceCall(f)
+    }
+  }
+
+  /// The month's scheduled payment is made in full.
+  @inline(__always) func settle(_ f: Int) {
+    settled[f] = true
+    pay(f, from: core(f).pointee.obligor, interest: dueInterest[f], principal: duePrincipal[f], kind: .principal)
+    // A convertible that converted owes nothing more: its reserve is free.
+    if balance[f] <= 0.005, reserve[f] > 0 { releaseReserve(f) }
+  }
+
+  /// Calls what is still unpaid on the facility's guarantors in turn: one
+  /// whose guarantee step is still to come this month pays then (after its
+  /// own facilities); one whose step has passed pays at once from what it
+  /// has; one in default pays nothing. What no guarantor pays is a payment
+  /// default.
+  @inline(never) func advanceCall(_ f: Int) {
+    let gs = core(f).pointee.guarantors
+    while callLeft[f] > 0.005, callNext[f] < gs.count {
+      let g = t.guarantors[gs.lowerBound + callNext[f]]
+      if entityDefaultAt[g] > 0 {
+        callNext[f] += 1
+        continue
+      }
+      guard processed[g] else {
+        callsWaiting = true  // paid at its guarantee step
+        return
+      }
+      honour(f, by: g)
+      callNext[f] += 1
+    }
+    if callLeft[f] > 0.005 {
+      let due = dueInterest[f] + duePrincipal[f], paid = paidNow[f]
+      recordDefault(f, kind: "payment default", paid: paid) { "paid \(Format.money(paid)) of \(Format.money(due)) due" }
+    } else {
+      settle(f)
+    }
+  }
+
+  /// A guarantor pays a call from its cash, then its free coins; one that
+  /// cannot pay it all is in default.
+  @inline(never) func honour(_ f: Int, by g: Int) {
+    let need = callLeft[f]
+    var paid = min(max(0, cash[g]), need)
+    cash[g] -= paid
+    if paid < need - 0.005 { paid += sellFreeCoins(g, need - paid) }
+    callLeft[f] -= paid
+    paidNow[f] += paid
+    guarantorPaid[f] += paid
+    guarOut[g] += paid
+    let e = core(f).pointee.obligor
+    guarIn[e] += paid
+    if detail {
+      account[g].guaranteesOut += paid
+      account[e].guaranteesIn += paid
+      if paid > 0 { rec?.transfers.append(Transfer(month: m, from: eid(g), to: eid(e), kind: .guarantee, amount: paid)) }
+    }
+    if callLeft[f] > 0.005 {
+      entityDefault(g)
+      note(
+        m, f, "guarantor default",
+        "\(eid(g)) paid \(Format.money(paid)) of a \(Format.money(need)) call under its guarantee")
+    }
+  }
+
+  /// Pays the calls waiting for this guarantor's step.
+  @inline(__always) func settleCalls(_ g: Int) {
+    for k in entity(g).pointee.guaranteed {
+      let f = t.entityGuaranteed[k]
+      guard callLeft[f] > 0.005, !settled[f], !defaulted[f] else { continue }
+      let gs = core(f).pointee.guarantors
+      if callNext[f] < gs.count, t.guarantors[gs.lowerBound + callNext[f]] == g { advanceCall(f) }
+    }
+  }
+
+  /// Reserve top-up to `dsra_months` of this month's debt service; none in
+  /// or after the facility's final month.
+  @inline(__always) func topUpReserve(_ f: Int, _ e: Int) {
+    let fac = core(f)
+    guard fac.pointee.dsraMonths > 0, settled[f], !defaulted[f], m < fac.pointee.maturity, balance[f] > 0.005 else { return }
+    let target = Double(fac.pointee.dsraMonths) * (dueInterest[f] + duePrincipal[f])
+    let top = min(max(0, cash[e]), max(0, target - reserve[f]))
+    guard top > 0 else { return }
+    reserve[f] += top
+    cash[e] -= top
+    if detail {
+      account[e].reserveOut += top
+      recordMove(.reserveTopUp, from: eid(e), to: fid(f), top)
+    }
+  }
+
+  // MARK: Defaults and collections
+
+  /// A default: the partial payment is credited (interest first, then
+  /// principal), the rest of the balance and the interest unpaid are the
+  /// claim; the obligor is in default; the default spreads along
+  /// `cross-default` edges to facilities already drawn (one not yet drawn
+  /// is cancelled instead).
+  @inline(never) func recordDefault(_ f: Int, kind: String, paid: Double, detail text: () -> String) {
+    guard !defaulted[f] else { return }
+    let interestCredited = min(paid, dueInterest[f])
+    pay(f, from: core(f).pointee.obligor, interest: interestCredited, principal: paid - interestCredited, kind: .principal)
+    unpaidInterest[f] = dueInterest[f] - interestCredited
+    markDefault(f, kind: kind, from: -1)
+    note(
+m, f, kind, text())
+    // Breadth first along cross-defaults.
+    var head = 0, tail = 0
+    queue[tail] = f
+    tail += 1
+    while head < tail {
+      let g = queue[head]
+      head += 1
+      for k in core(g).pointee.crossDefaults {
+        let h = t.crossDefaults[k]
+        guard !defaulted[h], !cancelled[h] else { continue }
+        if m < core(h).pointee.drawMonth {
+          cancelled[h] = true
+          note(
+m, h, "cancelled", breach: false, "not drawn: cross-default from \(fid(g))")
+          continue
+        }
+        // Its interest this month is due and unpaid unless it was paid.
+        unpaidInterest[h] = settled[h] ? 0 : dueInterest[h]
+        markDefault(h, kind: "cross-default", from: g)
+        note(
+m, h, "cross-default", "cross-default from \(fid(g))")
+        queue[tail] = h
+        tail += 1
+      }
+    }
+  }
+
+  @inline(never) func markDefault(_ f: Int, kind: String, from: Int) {
+    defaulted[f] = true
+    settled[f] = true
+    anyDefault = true
+    defaultAt[f] = m
+    claim[f] = balance[f] + unpaidInterest[f]
+    claimAtDefault[f] = claim[f]
+    balanceAtDefault[f] = balance[f]
+    reserveAtDefault[f] = reserve[f]
+    order[defaults] = f
+    defaults += 1
+    rec?.kinds[f] = from < 0 ? kind : "cross-default"
+    if state.pointee.defaultMonth == 0 { state.pointee.defaultMonth = m }
+    entityDefault(core(f).pointee.obligor)
+  }
+
+  @inline(never) func entityDefault(_ e: Int) {
+    if entityDefaultAt[e] == 0 { entityDefaultAt[e] = m }
+  }
+
+  /// An accelerated facility takes what its payer has, up to its claim:
+  /// interest unpaid first, then principal.
+  @inline(never) func collectClaim(_ f: Int, from e: Int, limit: Double = .infinity, kind: Transfer.Kind) {
+    let take = min(max(0, cash[e]), claim[f], limit)
+    guard take > 0.005 else { return }
+    cash[e] -= take
+    claim[f] -= take
+    collected[f] += take
+    let i = min(take, unpaidInterest[f])
+    unpaidInterest[f] -= i
+    pay(f, from: e, interest: i, principal: take - i, kind: kind)
+  }
+
+  /// The CFADS of the entity's fleets that are pledged to an accelerated
+  /// facility goes down the liens on each fleet: a performing facility of
+  /// this entity with a better lien keeps its month's payment, an
+  /// accelerated one takes up to its claim.
+  @inline(never) func collectFromCollateral(_ e: Int) {
+    for k in entity(e).pointee.fleets {
+      let fl = t.entityFleets[k]
+      let liens = t.lienStart[fl]..<t.lienStart[fl + 1]
+      guard liens.contains(where: { defaulted[t.lienFacility[$0]] }) else { continue }
+      var pool = min(max(0, fleetCFADS[fl]), max(0, cash[e]))
+      for l in liens where pool > 0.005 {
+        let h = t.lienFacility[l]
+        if defaulted[h] {
+          let before = collected[h]
+          collectClaim(h, from: e, limit: pool, kind: .collection)
+          pool -= collected[h] - before
+        } else if core(h).pointee.obligor == e {
+          pool -= min(pool, dueInterest[h] + duePrincipal[h])
+        }
+      }
+    }
+  }
+
+  // MARK: Collateral tests
+
+  /// A facility's collateral value this month: its fleets after the
+  /// scenario's haircut, its coins at the month's price.
+  @inline(__always) func collateralValue(_ f: Int) -> (value: Double, coins: Double) {
+    var coins = 0.0
+    for c in t.pledgedStart[f]..<t.pledgedStart[f + 1] { coins += pledgedLeft[c] * pledgedPrice(c) }
+    return (t.collateral[f &* months &+ m &- 1] * (1 - haircut) + coins, coins)
+  }
+
+  /// Borrowing-base prepayments (ABL) from the obligor's cash, and margin
+  /// calls that sell pledged coins.
+  @inline(__always) func testCollateral(_ e: Int) {
+    for f in entity(e).pointee.facilities where !defaulted[f] && balance[f] > 0.005 {
+      let fac = core(f)
+      guard fac.pointee.advanceRate != nil || fac.pointee.marginLTV != nil, m >= fac.pointee.drawMonth else { continue }
+      var (value, coinValue) = collateralValue(f)
+      if let adv = fac.pointee.advanceRate, balance[f] > adv * value + 0.005 {
+        let need = balance[f] - adv * value
+        let prepay = min(max(0, cash[e]), need)
+        cash[e] -= prepay
+        pay(f, from: e, interest: 0, principal: prepay, kind: .principal)
+        if prepay < need - 0.005 {
+          note(
+m, f, "borrowing base", "balance above \(Format.percent(adv)) of collateral; \(Format.money(need - prepay)) not prepaid")
+        }
+      }
+      let range = t.pledgedStart[f]..<t.pledgedStart[f + 1]
+      if let margin = fac.pointee.marginLTV, !range.isEmpty, balance[f] > 0.005, value <= 0 || balance[f] / value > margin {
+        // Sell pledged coins to bring LTV back to the margin level.
+        let need = (balance[f] - margin * value) / (1 - margin)
+        if value > 0, need <= coinValue + 0.005 {
+          var left = need
+          for c in range where left > 0.005 {
+            let p = pledgedPrice(c)
+            let sell = min(pledgedLeft[c], left / p)
+            pledgedLeft[c] -= sell
+            left -= sell * p
+            coinsSold[f] += sell
+          }
+          pay(f, from: -1, interest: 0, principal: need, kind: .marginSale)
+          if detail { rec?.transfers.append(Transfer(month: m, from: "collateral", to: fid(f), kind: .marginSale, amount: need)) }
+          value -= need
+          note(
+m, f, "margin call", breach: false, "coins sold to repay \(Format.money(need))")
+        } else {
+          let owed = balance[f]
+          recordDefault(f, kind: "margin call default", paid: 0) {
+            "pledged coins worth \(Format.money(coinValue)) cannot cure LTV \(Self.ltvText(owed, value, decimals: 0))"
+          }
+        }
+      }
+    }
+  }
+
+  /// An LTV for an event's text ("∞" without collateral value). Called only
+  /// inside the log's autoclosures, so a Monte Carlo path formats no text.
+  static func ltvText(_ balance: Double, _ value: Double, decimals: Int) -> String {
+    value > 0 ? Format.percent(balance / value, maxDecimals: decimals) : "∞"
+  }
+
+  // MARK: Coverage
+
+  /// DSCR per facility on the obligor's numbers: its available CFADS over
+  /// its scheduled debt service at the facility's rank and above, trailing
+  /// twelve months since the draw. Breaches and cures of `min_dscr`, the
+  /// start and end of `lockup_dscr` lock-ups. Returns whether a lock-up
+  /// traps the entity's cash this month.
+  @inline(__always) func testCoverage(_ e: Int) -> Bool {
+    let own = entity(e).pointee.facilities
+    availableHistory[e &* months &+ m &- 1] = available[e]
+    var locked = false
+    // Cumulative debt service at each rank: the facilities are in rank
+    // order, so a running sum to the end of each rank's block.
+    var running = 0.0
+    for f in own {
+      running += dsNow[f]
+      let rank = core(f).pointee.rank
+      if f + 1 == own.upperBound || core(f + 1).pointee.rank != rank {
+        var g = f
+        while g >= own.lowerBound, core(g).pointee.rank == rank {
+          cumulativeNow[g] = running
+          g -= 1
+        }
+      }
+    }
+    for f in own {
+      let fac = core(f)
+      guard !cancelled[f], m >= fac.pointee.drawMonth else { continue }
+      let cumulative = cumulativeNow[f]
+      guard detail || fac.pointee.minDSCR != nil || fac.pointee.lockupDSCR != nil else { continue }
+      dsHistory[f &* months &+ m &- 1] = cumulative
+      cf12[f] += available[e]
+      ds12[f] += cumulative
+      if m - 12 >= fac.pointee.drawMonth {
+        cf12[f] -= availableHistory[e &* months &+ m &- 13]
+        ds12[f] -= dsHistory[f &* months &+ m &- 13]
+      }
+      guard !defaulted[f], balance[f] > 0.005 else { continue }
+      guard ds12[f] > 0.005 else { continue }
+      let trailing = cf12[f] / ds12[f]
+      if let minD = fac.pointee.minDSCR, (trailing < minD) != breached[f] { dscrEvent(f, trailing, minD) }
+      if let lock = fac.pointee.lockupDSCR {
+        if trailing < lock { locked = true }
+        if (trailing < lock) != lockedUp[f] { lockUpEvent(f, e, trailing, lock) }
+      }
+    }
+    return locked
+  }
+
+  /// A DSCR covenant breached, or cured.
+  @inline(never) func dscrEvent(_ f: Int, _ trailing: Double, _ minD: Double) {
+    breached[f] = trailing < minD
+    if breached[f] {
+      note(m, f, "dscr", "trailing DSCR \(String(format: "%.2f", trailing))x below \(String(format: "%.2f", minD))x")
+    } else {
+      note(m, f, "cure", breach: false, "trailing DSCR \(String(format: "%.2f", trailing))x back at or above \(String(format: "%.2f", minD))x")
+    }
+  }
+
+  /// A lock-up starts, or ends.
+  @inline(never) func lockUpEvent(_ f: Int, _ e: Int, _ trailing: Double, _ lock: Double) {
+    lockedUp[f] = trailing < lock
+    if lockedUp[f] {
+      note(
+        m, f, "lock-up", breach: false,
+        "trailing DSCR \(String(format: "%.2f", trailing))x below \(String(format: "%.2f", lock))x: \(eid(e)) distributes nothing")
+    } else {
+      note(m, f, "lock-up ends", breach: false, "trailing DSCR \(String(format: "%.2f", trailing))x at or above \(String(format: "%.2f", lock))x")
+    }
+  }
+
+  // MARK: Sweeps and distributions
+
+  @inline(__always) func sweep(_ e: Int) {
+    for f in entity(e).pointee.facilities where !defaulted[f] && balance[f] > 0.005 {
+      let share = core(f).pointee.sweepShare
+      guard share > 0, cash[e] > 0, m >= core(f).pointee.startMonth else { continue }
+      let amount = min(cash[e] * share, balance[f])
+      cash[e] -= amount
+      pay(f, from: e, interest: 0, principal: amount, kind: .principal)
+    }
+  }
+
+  /// What is left goes to the parent, unless a lock-up traps it or the
+  /// entity is in default; an entity with no parent keeps it.
+  @inline(__always) func distribute(_ e: Int, locked: Bool) {
+    let parent = entity(e).pointee.parent
+    trappedNow[e] = locked && cash[e] > 0.005
+    guard parent >= 0, !locked, entityDefaultAt[e] == 0, cash[e] > 0.005 else { return }
+    let amount = cash[e]
+    cash[e] = 0
+    cash[parent] += amount
+    available[parent] += amount
+    distOut[e] += amount
+    distIn[parent] += amount
+    if detail {
+      account[e].distributionsOut += amount
+      account[parent].distributionsIn += amount
+      recordMove(.distribution, from: eid(e), to: eid(parent), amount)
+    }
+  }
+
+  // MARK: 5. The month's close
+
+  @inline(__always) func closeMonth() {
+    let dscr: Double? = dsDue > 0.005 ? cfads / dsDue : nil
+    if let d = dscr {
+      if !(state.pointee.minDSCR <= d) { state.pointee.minDSCR = d }
+      state.pointee.dscrSum += d
+      state.pointee.dscrCount += 1
+    }
+    if state.pointee.defaultMonth == m {
+      for f in 0..<nf {
+        balanceAtDealDefault[f] = defaulted[f] ? claim[f] - unpaidInterest[f] : balance[f]
+        reserveAtDealDefault[f] = reserve[f]
+      }
+    }
+    if let rec { recordMonth(rec) }
+  }
+
+  /// What a detail run records of the month: covenants on lien-aware LTV,
+  /// the deal's period, each facility's and entity's month.
+  @inline(never) func recordMonth(_ rec: Recorder) {
+    let plan = rec.plan
+    let dscr: Double? = dsDue > 0.005 ? cfads / dsDue : nil
+    // Lien-aware LTV of each facility, and its covenant.
+    var ltvs = [Double?](repeating: nil, count: nf)
+    let values = assetValues(plan)
+    for f in 0..<nf where !cancelled[f] && m >= plan.facilities[f].drawMonth {
+      let owed = defaulted[f] ? claim[f] : balance[f]
+      ltvs[f] = lienAwareLTV(f, owed: owed, values, plan)
+      let spec = plan.facilities[f]
+      if let maxLTV = spec.maxLTV, !defaulted[f], balance[f] > 0.005, !ltvBreached[f] {
+        let secured = plan.isSecured(f)
+        if let l = ltvs[f] ?? (secured ? .infinity : nil), l > maxLTV {
+          ltvBreached[f] = true
+          note(m, f, "ltv", "LTV \(l.isFinite ? Format.percent(l, maxDecimals: 1) : "∞") above \(Format.percent(maxLTV))")
+        }
+      }
+    }
+    // Deal LTV: all debt outstanding (defaulted claims included) over the
+    // pledged fleets' market value and the pledged coins.
+    var collateralNow = plan.totalCollateral[m - 1] * (1 - haircut)
+    for c in 0..<pledgedLeft.count { collateralNow += pledgedLeft[c] * pledgedPrice(c) }
+    var debtNow = 0.0, reserves = 0.0
+    for f in 0..<nf {
+      debtNow += defaulted[f] ? claim[f] : balance[f]
+      reserves += reserve[f]
+    }
+    var kept = 0.0, trapped = 0.0
+    for e in 0..<ne {
+      account[e].closing = cash[e]
+      if entity(e).pointee.parent < 0, entityDefaultAt[e] == 0, !trappedNow[e] { kept += max(0, account[e].sources - account[e].uses) }
+      if trappedNow[e] { trapped += cash[e] }
+      rec.entityPeriods[e].append(account[e])
+    }
+    rec.periods.append(
+      Period(
+        month: m, revenue: revenue, opex: opex, cfads: cfads, debtService: dsDue, dscr: dscr,
+        ltv: collateralNow > 0 ? debtNow / collateralNow : (debtNow > 0.005 ? nil : 0), balance: debtNow, collateral: collateralNow,
+        interest: interestMonth, principal: principalMonth, reserve: reserves, toEquity: kept, trapped: trapped))
+    for f in 0..<nf {
+      let e = plan.facilities[f].obligor
+      let cumulative = dsHistory[f &* months &+ m &- 1]
+      rec.facilityPeriods[f].append(
+        FacilityPeriod(
+          month: m, interest: interestNow[f], principal: principalFlows[f &* months &+ m &- 1],
+          balance: defaulted[f] ? claim[f] : balance[f], dscr: cumulative > 0.005 ? available[e] / cumulative : nil, ltv: ltvs[f]))
+    }
+  }
+
+  /// This month's value of every pledged fleet (after the haircut) and of
+  /// every facility's pledged coins.
+  @inline(never) func assetValues(_ plan: WaterfallPlan) -> (fleets: [Double], coins: [Double]) {
+    let fleets = (0..<plan.fleets.count).map { plan.fleetValue[$0 &* months &+ m &- 1] * (1 - haircut) }
+    let coins = (0..<nf).map { f in
+      (t.pledgedStart[f]..<t.pledgedStart[f + 1]).reduce(0.0) { $0 + pledgedLeft[$1] * pledgedPrice($1) }
+    }
+    return (fleets, coins)
+  }
+
+  /// This facility's balance and the balances of facilities with a better
+  /// lien on its fleets (each counted for the share of its collateral those
+  /// fleets are), over its collateral's value.
+  @inline(never) func lienAwareLTV(_ f: Int, owed: Double, _ values: (fleets: [Double], coins: [Double]), _ plan: WaterfallPlan) -> Double? {
+    let spec = plan.facilities[f]
+    var value = values.coins[f]
+    for fl in spec.pledgedFleets { value += values.fleets[fl] }
+    var ahead = 0.0
+    for (k, fl) in spec.pledgedFleets.enumerated() {
+      for (g, lien) in plan.fleetLiens[fl] where g != f && lien < spec.pledgedLiens[k] {
+        let other = plan.facilities[g]
+        var total = values.coins[g]
+        for x in other.pledgedFleets { total += values.fleets[x] }
+        guard total > 0 else { continue }
+        ahead += (defaulted[g] ? claim[g] : balance[g]) * values.fleets[fl] / total
+      }
+    }
+    if value > 0 { return (owed + ahead) / value }
+    return owed + ahead > 0.005 ? nil : 0
+  }
+}

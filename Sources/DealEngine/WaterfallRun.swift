@@ -1,0 +1,251 @@
+import DealCore
+import Foundation
+
+/// Working memory carved from one block: 8-byte-aligned pieces taken in
+/// order. A counting pass (no block) sizes the block with the same calls
+/// that carve it, so the two cannot drift apart.
+struct Arena {
+  private let base: UnsafeMutableRawPointer?
+  private let capacity: Int
+  private(set) var used = 0
+
+  /// A counting arena: it hands out no memory, only adds up the sizes.
+  init() {
+    base = nil
+    capacity = .max
+  }
+
+  /// An arena on a block of `capacity` bytes, zeroed at once: the pieces
+  /// taken need no filling of their own unless they start at another value.
+  init(_ base: UnsafeMutableRawPointer, capacity: Int) {
+    self.base = base
+    self.capacity = capacity
+    base.initializeMemory(as: UInt8.self, repeating: 0, count: capacity)
+  }
+
+  /// A piece of `n` values, all `v`; `v` is a trivial type's zero unless
+  /// said otherwise (`filled: true`).
+  @inline(__always) mutating func take<T>(_ n: Int, _ v: T, filled: Bool = false) -> UnsafeMutableBufferPointer<T> {
+    let bytes = (max(1, n) * MemoryLayout<T>.stride + 7) & ~7
+    defer { used += bytes }
+    guard let base else { return UnsafeMutableBufferPointer(start: nil, count: 0) }
+    precondition(used + bytes <= capacity, "the run's block is sized for its plan")
+    let p = (base + used).bindMemory(to: T.self, capacity: max(1, n))
+    if filled { p.initialize(repeating: v, count: max(1, n)) }
+    return UnsafeMutableBufferPointer(start: p, count: n)
+  }
+}
+
+/// The state of one waterfall run (SPEC §5.1): every entity's cash, every
+/// facility's balance, reserve and claim, and the month's dues, in buffers
+/// carved from one block, so the monthly loop allocates nothing and pays no
+/// uniqueness checks. A month is a sequence of steps, one method each
+/// (`WaterfallRun+Month.swift`); `WaterfallEngine.run` drives them.
+struct WaterfallRun {
+  /// The plan's tables (read through raw buffers, `t`, in the monthly
+  /// loop); the run keeps them alive. The plan itself is kept only by a
+  /// detail run's recorder: a Monte Carlo path copies no arrays.
+  let tables: PlanTables
+  let t: PlanTables.View
+  let sc: Scenario
+  let detail: Bool
+  let paths: ScenarioPaths?
+  let months: Int
+  let nf: Int, ne: Int
+
+  // Per facility.
+  let balance, reserve, claim, unpaidInterest, claimAtDefault, collected: UnsafeMutableBufferPointer<Double>
+  let interestPaid, principalPaid, refinancing, coinsSold, guarantorPaid: UnsafeMutableBufferPointer<Double>
+  let balanceAtDefault, reserveAtDefault, balanceAtDealDefault, reserveAtDealDefault, exposure: UnsafeMutableBufferPointer<Double>
+  let annuity, annuityRate, shadow, lastDue: UnsafeMutableBufferPointer<Double>
+  /// This month: interest and principal due, what was paid towards them,
+  /// the contractual debt service (for DSCR), what is still called on
+  /// guarantors, interest received.
+  let dueInterest, duePrincipal, paidNow, dsNow, callLeft, interestNow: UnsafeMutableBufferPointer<Double>
+  /// Trailing 12-month sums since the draw: the obligor's available CFADS
+  /// and the cumulative debt service at the facility's rank.
+  let cf12, ds12: UnsafeMutableBufferPointer<Double>
+  /// This month's scheduled debt service of the obligor at each facility's
+  /// rank and above.
+  let cumulativeNow: UnsafeMutableBufferPointer<Double>
+  let defaulted, cancelled, converted, breached, ltvBreached, lockedUp, settled: UnsafeMutableBufferPointer<Bool>
+  /// Past its maturity (or cancelled): the monthly loop skips it.
+  let finished: UnsafeMutableBufferPointer<Bool>
+  let defaultAt, callNext: UnsafeMutableBufferPointer<Int>
+  /// The default order (facility indices, `defaults` of them), and a queue
+  /// for spreading a default along cross-defaults.
+  let order, queue: UnsafeMutableBufferPointer<Int>
+  /// By facility and month (`[f * months + m - 1]`): lender receipts,
+  /// principal repaid, cumulative debt service at its rank.
+  let receipts, principalFlows, dsHistory: UnsafeMutableBufferPointer<Double>
+
+  // Per entity.
+  let cash, distIn, distOut, guarIn, guarOut, coinSales: UnsafeMutableBufferPointer<Double>
+  /// This month: CFADS available (own fleets and distributions received).
+  let available: UnsafeMutableBufferPointer<Double>
+  /// By entity and month: the available CFADS, for trailing ratios.
+  let availableHistory: UnsafeMutableBufferPointer<Double>
+  let entityDefaultAt: UnsafeMutableBufferPointer<Int>
+  /// How many of its facilities are not finished.
+  let live: UnsafeMutableBufferPointer<Int>
+  /// Whether the entity's guarantee step has passed this month (a call
+  /// made after it is paid at once).
+  let processed, trappedNow: UnsafeMutableBufferPointer<Bool>
+  /// Detail runs: this month's account of each entity.
+  let account: UnsafeMutableBufferPointer<EntityPeriod>
+
+  // Per fleet: this month's CFADS.
+  let fleetCFADS: UnsafeMutableBufferPointer<Double>
+  // Coins left: pledged (per pledged coin) and free (per free coin).
+  let pledgedLeft, freeLeft: UnsafeMutableBufferPointer<Double>
+
+  /// The month's scalars and the run's totals, in the block like the
+  /// rest: the run itself is an immutable value of pointers, so its
+  /// methods take it by reference to memory nothing else writes, and the
+  /// compiler keeps every buffer's address in a register.
+  struct MonthState {
+    var m = 0
+    var coinBTC = 1.0, coinETH = 1.0
+    var spotFactor = 1.0, utilizationChange = 0.0, rateChange = 0.0, deflationFactor = 1.0
+    var revenue = 0.0, opex = 0.0, cfads = 0.0, dsDue = 0.0, interestMonth = 0.0, principalMonth = 0.0
+    var anyDefault = false
+    /// Whether a guarantee call waits for its guarantor's step this month.
+    var callsWaiting = false
+    var defaults = 0
+    var minDSCR = Double.nan, dscrSum = 0.0, dscrCount = 0
+    var firstBreach = 0, defaultMonth = 0
+  }
+  let state: UnsafeMutablePointer<MonthState>
+  let deflationStep: Double?
+  /// The scenario's factors, read once (a Monte Carlo path multiplies
+  /// them by its own every month).
+  let powerFactor, haircut, baseSpot, baseUtilization, baseRate, baseBTC, baseETH: Double
+
+  var m: Int { get { state.pointee.m } nonmutating set { state.pointee.m = newValue } }
+  var coinBTC: Double { get { state.pointee.coinBTC } nonmutating set { state.pointee.coinBTC = newValue } }
+  var coinETH: Double { get { state.pointee.coinETH } nonmutating set { state.pointee.coinETH = newValue } }
+  var spotFactor: Double { get { state.pointee.spotFactor } nonmutating set { state.pointee.spotFactor = newValue } }
+  var utilizationChange: Double { get { state.pointee.utilizationChange } nonmutating set { state.pointee.utilizationChange = newValue } }
+  var rateChange: Double { get { state.pointee.rateChange } nonmutating set { state.pointee.rateChange = newValue } }
+  var deflationFactor: Double { get { state.pointee.deflationFactor } nonmutating set { state.pointee.deflationFactor = newValue } }
+  var revenue: Double { get { state.pointee.revenue } nonmutating set { state.pointee.revenue = newValue } }
+  var opex: Double { get { state.pointee.opex } nonmutating set { state.pointee.opex = newValue } }
+  var cfads: Double { get { state.pointee.cfads } nonmutating set { state.pointee.cfads = newValue } }
+  var dsDue: Double { get { state.pointee.dsDue } nonmutating set { state.pointee.dsDue = newValue } }
+  var interestMonth: Double { get { state.pointee.interestMonth } nonmutating set { state.pointee.interestMonth = newValue } }
+  var principalMonth: Double { get { state.pointee.principalMonth } nonmutating set { state.pointee.principalMonth = newValue } }
+  /// Whether any facility is accelerated (collections run only then).
+  var anyDefault: Bool { get { state.pointee.anyDefault } nonmutating set { state.pointee.anyDefault = newValue } }
+  var callsWaiting: Bool { get { state.pointee.callsWaiting } nonmutating set { state.pointee.callsWaiting = newValue } }
+  var defaults: Int { get { state.pointee.defaults } nonmutating set { state.pointee.defaults = newValue } }
+  var minDSCR: Double? { state.pointee.minDSCR.isNaN ? nil : state.pointee.minDSCR }
+  var firstBreachMonth: Int? { state.pointee.firstBreach > 0 ? state.pointee.firstBreach : nil }
+  var defaultMonth: Int? { state.pointee.defaultMonth > 0 ? state.pointee.defaultMonth : nil }
+
+  /// What a detail run records besides the numbers: event texts, the
+  /// monthly periods of the deal, of each facility and each entity, the
+  /// transfers. Nil for a Monte Carlo path, which records none of them.
+  final class Recorder {
+    /// The plan, for what only a detail run shows (lien-aware LTV, ids).
+    let plan: WaterfallPlan
+    var breaches: [Breach] = []
+    /// Why each facility defaulted, by index.
+    var kinds: [String?]
+    var periods: [Period] = []
+    var facilityPeriods: [[FacilityPeriod]]
+    var entityPeriods: [[EntityPeriod]]
+    var transfers: [Transfer] = []
+
+    init(_ plan: WaterfallPlan) {
+      self.plan = plan
+      kinds = [String?](repeating: nil, count: plan.facilities.count)
+      periods.reserveCapacity(plan.months)
+      facilityPeriods = [[FacilityPeriod]](repeating: [], count: plan.facilities.count)
+      entityPeriods = [[EntityPeriod]](repeating: [], count: plan.entities.count)
+    }
+  }
+  let rec: Recorder?
+
+  /// A facility's id, an entity's (for texts and results).
+  func fid(_ f: Int) -> String { tables.facilityIDs[f] }
+  func eid(_ e: Int) -> String { tables.entityIDs[e] }
+
+  /// An event; a breach (not a cure or the end of a lock-up) also sets the
+  /// first breach month. Without a recorder no text is formatted.
+  func note(_ month: Int, _ f: Int, _ kind: String, breach: Bool = true, _ detail: @autoclosure () -> String) {
+    if let rec { rec.breaches.append(Breach(month: month, facility: fid(f), kind: kind, detail: detail())) }
+    if breach, state.pointee.firstBreach == 0 { state.pointee.firstBreach = month }
+  }
+
+  /// Bytes a run of `plan` needs: the same takes as `init`, counted.
+  static func bytes(_ plan: WaterfallPlan) -> Int {
+    var a = Arena()
+    _ = WaterfallRun(plan, Scenario(), detail: true, paths: nil, arena: &a)  // the larger of the two
+    return a.used
+  }
+
+  init(_ plan: WaterfallPlan, _ sc: Scenario, detail: Bool, paths: ScenarioPaths?, arena a: inout Arena) {
+    tables = plan.tables!
+    t = tables.view
+    self.sc = sc
+    self.detail = detail
+    self.paths = paths
+    let nf = t.core.count, ne = t.entities.count, months = t.months
+    self.months = months
+    self.nf = nf
+    self.ne = ne
+    // Taken one by one, in this order, each straight into its field: no
+    // array of buffers, so a run allocates nothing but its block.
+    balance = a.take(nf, 0.0); reserve = a.take(nf, 0.0); claim = a.take(nf, 0.0)
+    unpaidInterest = a.take(nf, 0.0); claimAtDefault = a.take(nf, 0.0); collected = a.take(nf, 0.0)
+    interestPaid = a.take(nf, 0.0); principalPaid = a.take(nf, 0.0); refinancing = a.take(nf, 0.0)
+    coinsSold = a.take(nf, 0.0); guarantorPaid = a.take(nf, 0.0)
+    balanceAtDefault = a.take(nf, 0.0); reserveAtDefault = a.take(nf, 0.0)
+    balanceAtDealDefault = a.take(nf, 0.0); reserveAtDealDefault = a.take(nf, 0.0); exposure = a.take(nf, 0.0)
+    annuity = a.take(nf, 0.0); annuityRate = a.take(nf, 0.0); shadow = a.take(nf, -1.0, filled: true); lastDue = a.take(nf, 0.0)
+    dueInterest = a.take(nf, 0.0); duePrincipal = a.take(nf, 0.0); paidNow = a.take(nf, 0.0)
+    dsNow = a.take(nf, 0.0); callLeft = a.take(nf, 0.0); interestNow = a.take(nf, 0.0)
+    cf12 = a.take(nf, 0.0); ds12 = a.take(nf, 0.0); cumulativeNow = a.take(nf, 0.0)
+    defaulted = a.take(nf, false); cancelled = a.take(nf, false); converted = a.take(nf, false)
+    breached = a.take(nf, false); ltvBreached = a.take(nf, false); lockedUp = a.take(nf, false); settled = a.take(nf, false)
+    finished = a.take(nf, false)
+    defaultAt = a.take(nf, 0); callNext = a.take(nf, 0)
+    order = a.take(nf, 0); queue = a.take(nf, 0)
+    // Receipts and principal by month only for a detail run (its flows,
+    // IRR and WAL); a Monte Carlo path needs neither.
+    receipts = a.take(detail ? nf * months : 0, 0.0); principalFlows = a.take(detail ? nf * months : 0, 0.0)
+    dsHistory = a.take(nf * months, 0.0)
+    cash = a.take(ne, 0.0); distIn = a.take(ne, 0.0); distOut = a.take(ne, 0.0); guarIn = a.take(ne, 0.0)
+    guarOut = a.take(ne, 0.0); coinSales = a.take(ne, 0.0); available = a.take(ne, 0.0)
+    availableHistory = a.take(ne * months, 0.0)
+    entityDefaultAt = a.take(ne, 0); live = a.take(ne, 0)
+    processed = a.take(ne, false); trappedNow = a.take(ne, false)
+    account = a.take(ne, EntityPeriod(month: 0))
+    fleetCFADS = a.take(t.fleetCount, 0.0)
+    pledgedLeft = a.take(t.pledgedAmount.count, 0.0)
+    freeLeft = a.take(t.freeAmount.count, 0.0)
+    state = a.take(1, MonthState(), filled: true).baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!
+    deflationStep = sc.deflation.map { Foundation.pow(1 - $0, 1.0 / 12) }
+    powerFactor = sc.powerFactor
+    haircut = sc.haircut
+    baseSpot = sc.spotFactor
+    baseUtilization = sc.utilizationChange
+    baseRate = sc.rateChange
+    baseBTC = sc.btcFactor
+    baseETH = sc.ethFactor
+    rec = detail && balance.baseAddress != nil ? Recorder(plan) : nil
+    guard balance.baseAddress != nil else { return }  // a counting pass
+    state.pointee.coinBTC = baseBTC
+    state.pointee.coinETH = baseETH
+    state.pointee.spotFactor = baseSpot
+    state.pointee.utilizationChange = baseUtilization
+    state.pointee.rateChange = baseRate
+    for f in 0..<nf { reserve[f] = t.core[f].reserveCash }
+    for e in 0..<ne {
+      cash[e] = t.entities[e].cash
+      live[e] = t.entities[e].facilities.count
+    }
+    for k in 0..<pledgedLeft.count { pledgedLeft[k] = t.pledgedAmount[k] }
+    for k in 0..<freeLeft.count { freeLeft[k] = t.freeAmount[k] }
+  }
+}
