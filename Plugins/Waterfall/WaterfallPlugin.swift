@@ -18,6 +18,8 @@ public struct WaterfallPlugin: DealPlugin {
   static let flags = [
     FlagSpec("detail", help: "one row per month instead of per year"),
     FlagSpec("chart", value: charts.joined(separator: "|"), help: "draw the DSCR, LTV or balance path"),
+    FlagSpec("facility", value: "ID", help: "one facility's monthly cash flows: interest, principal, balance, its DSCR and LTV"),
+    FlagSpec("entity", value: "ID", help: "one entity's cash account month by month: sources, uses, closing cash"),
   ]
   static let usage = CommandSpec.usage("waterfall", options: options, flags: flags + [CommandSpec.csvFlag])
 
@@ -65,6 +67,18 @@ public struct WaterfallPlugin: DealPlugin {
     let named = try inv.value(Self.scenario) ?? s.activeScenario
     var title = named.flatMap { $0 == "base" ? nil : "scenario '\($0)'" } ?? (sc.isBase ? "base case" : "stressed")
     if !sc.isBase { title += ": " + sc.description }
+    if let id = inv.flags["facility"] {
+      guard let f = r.facility(id) else {
+        throw DealError.unknownName("facility", id, valid: r.facilities.map(\.id).sorted(), subject: .text(id))
+      }
+      return WaterfallReport.facility(f, plan: plan, start: s.deal.start, title: title)
+    }
+    if let id = inv.flags["entity"] {
+      guard let e = r.entity(id) else {
+        throw DealError.unknownName("entity", id, valid: r.entities.map(\.id).sorted(), subject: .text(id))
+      }
+      return WaterfallReport.entity(e, start: s.deal.start, title: title)
+    }
     return CommandOutput(
       text: WaterfallReport.text(r, plan: plan, start: s.deal.start, title: title, detail: detail, chart: chartKind, terminal: terminal),
       json: r.json(), csv: { [start = s.deal.start] in WaterfallReport.csv(r, start: start) })

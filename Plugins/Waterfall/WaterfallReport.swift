@@ -7,6 +7,76 @@ import DealPluginAPI
 enum WaterfallReport {
   static func ratio(_ x: Double?) -> String { x.map { Format.grouped($0, decimals: 2) + "x" } ?? "—" }
 
+  /// `--facility ID`: one facility's months.
+  static func facility(_ f: FacilityResult, plan: WaterfallPlan, start: Month, title: String) -> CommandOutput {
+    let headers = ["MONTH", "DATE", "INTEREST_USD", "PRINCIPAL_USD", "BALANCE_USD", "DSCR", "LTV"]
+    var t = TextTable(headers, aligns: Array(repeating: .right, count: headers.count))
+    for p in f.periods {
+      t.add([
+        String(p.month), (start + (p.month - 1)).description, Format.grouped(p.interest, decimals: 0),
+        Format.grouped(p.principal, decimals: 0), Format.grouped(p.balance, decimals: 0), ratio(p.dscr),
+        p.ltv.map { Format.percent($0, maxDecimals: 1) } ?? "—",
+      ])
+    }
+    var status = f.defaultMonth.map { "defaulted month \($0) (\(f.defaultKind ?? "default")), claim \(Format.money(f.claimAtDefault))" }
+      ?? (f.cancelled ? "cancelled before its draw" : (f.balanceEnd > 0.5 ? "outstanding at the horizon" : "repaid"))
+    if f.collectedAfterDefault > 0.5 { status += ", collected \(Format.money(f.collectedAfterDefault)) after" }
+    let text = [
+      "\(f.id) — borrowed by \(f.obligor); \(title)",
+      "interest \(Format.money(f.interestPaid)) · principal \(Format.money(f.principalPaid)) · \(status)",
+      "DSCR: the obligor's available CFADS over its debt service at this rank and above; LTV: this and better liens over the collateral",
+      "", t.render(),
+    ].joined(separator: "\n")
+    let json: JSONValue = [
+      "facility": .string(f.id), "obligor": .string(f.obligor),
+      "periods": f.periodsJSON(),
+    ]
+    return CommandOutput(text: text, json: json) {
+      (["month", "date", "interest_usd", "principal_usd", "balance_usd", "dscr", "ltv"], f.periods.map { p in
+        [String(p.month), (start + (p.month - 1)).description, CSV.number(p.interest), CSV.number(p.principal), CSV.number(p.balance),
+         p.dscr.map { CSV.number($0, decimals: 4) } ?? "", p.ltv.map { CSV.number($0, decimals: 4) } ?? ""]
+      })
+    }
+  }
+
+  /// `--entity ID`: one entity's cash account, month by month.
+  static func entity(_ e: EntityResult, start: Month, title: String) -> CommandOutput {
+    let headers = [
+      "MONTH", "DATE", "OPENING_USD", "CFADS_USD", "FROM_SUBS_USD", "GUARANTEES_IN_USD", "COINS_USD", "RESERVES_IN_USD",
+      "TO_LENDERS_USD", "RESERVES_OUT_USD", "GUARANTEES_OUT_USD", "TO_PARENT_USD", "CLOSING_USD",
+    ]
+    var t = TextTable(headers, aligns: Array(repeating: .right, count: headers.count))
+    func g(_ x: Double) -> String { Format.grouped(x, decimals: 0) }
+    for p in e.periods {
+      t.add([
+        String(p.month), (start + (p.month - 1)).description, g(p.opening), g(p.cfads), g(p.distributionsIn), g(p.guaranteesIn),
+        g(p.coinSales), g(p.reserveIn), g(p.paidToLenders), g(p.reserveOut), g(p.guaranteesOut), g(p.distributionsOut), g(p.closing),
+      ])
+    }
+    let text = [
+      "\(e.id) — cash account; \(title)" + (e.inDefaultMonth.map { "; in default from month \($0)" } ?? ""),
+      "opening + CFADS + from subsidiaries + guarantees in + coins sold + reserves in = to lenders + reserves out + guarantees out + to parent + closing",
+      "", t.render(),
+    ].joined(separator: "\n")
+    func r2(_ x: Double) -> JSONValue { .number((x * 100).rounded() / 100) }
+    let periods: [JSONValue] = e.periods.map { p in
+      [
+        "month": .number(Double(p.month)), "opening": r2(p.opening), "cfads": r2(p.cfads), "distributions_in": r2(p.distributionsIn),
+        "guarantees_in": r2(p.guaranteesIn), "coin_sales": r2(p.coinSales), "reserve_in": r2(p.reserveIn),
+        "paid_to_lenders": r2(p.paidToLenders), "reserve_out": r2(p.reserveOut), "guarantees_out": r2(p.guaranteesOut),
+        "distributions_out": r2(p.distributionsOut), "closing": r2(p.closing),
+      ]
+    }
+    let json: JSONValue = ["entity": .string(e.id), "in_default_month": .optional(e.inDefaultMonth), "periods": .array(periods)]
+    return CommandOutput(text: text, json: json) {
+      (["month", "date", "opening_usd", "cfads_usd", "distributions_in_usd", "guarantees_in_usd", "coin_sales_usd", "reserve_in_usd",
+        "paid_to_lenders_usd", "reserve_out_usd", "guarantees_out_usd", "distributions_out_usd", "closing_usd"], e.periods.map { p in
+        [String(p.month), (start + (p.month - 1)).description] + [p.opening, p.cfads, p.distributionsIn, p.guaranteesIn, p.coinSales, p.reserveIn,
+          p.paidToLenders, p.reserveOut, p.guaranteesOut, p.distributionsOut, p.closing].map { CSV.number($0) }
+      })
+    }
+  }
+
   /// The monthly table for `--csv`.
   static func csv(_ r: WaterfallResult, start: Month) -> (header: [String], rows: [[String]]) {
     let header = ["month", "date", "revenue_usd", "opex_usd", "cfads_usd", "debt_service_usd", "dscr", "ltv", "balance_usd", "reserve_usd", "to_equity_usd"]

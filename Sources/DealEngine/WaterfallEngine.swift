@@ -92,6 +92,7 @@ extension WaterfallRun {
       r.claimAtDefault = claimAtDefault[f]
       r.collectedAfterDefault = collected[f]
       r.cancelled = cancelled[f]
+      r.cancelledMonth = cancelled[f] ? defaultAt[f] : nil
       r.converted = converted[f]
       r.refinancingNeed = refinancing[f]
       r.coinsSold = coinsSold[f]

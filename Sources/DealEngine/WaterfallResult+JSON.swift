@@ -14,16 +14,11 @@ extension WaterfallResult {
         "balance_end": round2(f.balanceEnd), "loss": round2(f.loss), "irr": opt4(f.irr), "wal": opt4(f.wal),
         "default_month": .optional(f.defaultMonth), "default_kind": .optional(f.defaultKind),
         "claim_at_default": round2(f.claimAtDefault), "collected_after_default": round2(f.collectedAfterDefault),
-        "obligor": .string(f.obligor), "cancelled": .bool(f.cancelled), "converted": .bool(f.converted),
+        "obligor": .string(f.obligor), "cancelled": .bool(f.cancelled), "cancelled_month": .optional(f.cancelledMonth), "converted": .bool(f.converted),
         "refinancing_need": round2(f.refinancingNeed), "guarantor_paid": round2(f.guarantorPaid),
         "coins_sold": .number(f.coinsSold), "balance_at_default": round2(f.balanceAtDefault),
         "reserve_at_default": round2(f.reserveAtDefault), "reserve_end": round2(f.reserveEnd),
-        "periods": .array(f.periods.map { p in
-          [
-            "month": .number(Double(p.month)), "interest": round2(p.interest), "principal": round2(p.principal),
-            "balance": round2(p.balance), "dscr": opt4(p.dscr), "ltv": opt4(p.ltv),
-          ]
-        }),
+        "periods": f.periodsJSON(),
       ]
     }
     var entities: [String: JSONValue] = [:]
@@ -67,5 +62,20 @@ extension WaterfallResult {
       "first_breach_month": j["first_breach_month"] ?? .null, "default_month": j["default_month"] ?? .null,
       "facilities": .object(facilities), "defaulted": j["defaulted"] ?? .array([]),
     ]
+  }
+}
+
+extension FacilityResult {
+  /// The facility's months (`waterfall --json`'s `periods` of a facility):
+  /// `month, interest, principal, balance, dscr, ltv`.
+  public func periodsJSON() -> JSONValue {
+    func round2(_ x: Double) -> JSONValue { .number((x * 100).rounded() / 100) }
+    func opt4(_ x: Double?) -> JSONValue { x.map { .number(($0 * 10_000).rounded() / 10_000) } ?? .null }
+    return .array(periods.map { p in
+      [
+        "month": .number(Double(p.month)), "interest": round2(p.interest), "principal": round2(p.principal),
+        "balance": round2(p.balance), "dscr": opt4(p.dscr), "ltv": opt4(p.ltv),
+      ]
+    })
   }
 }

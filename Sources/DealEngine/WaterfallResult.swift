@@ -103,8 +103,9 @@ public struct FacilityResult: Equatable, Sendable {
   /// What it collected after its default (its obligor's cash, the CFADS of
   /// its collateral).
   public var collectedAfterDefault = 0.0
-  /// Not drawn: a cross-default reached it before its draw.
+  /// Not drawn: a cross-default reached it before its draw, in this month.
   public var cancelled = false
+  public var cancelledMonth: Int? = nil
   public var converted = false
   public var refinancingNeed = 0.0
   /// Coins its margin calls sold (coin units).

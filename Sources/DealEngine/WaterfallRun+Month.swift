@@ -374,7 +374,7 @@ extension WaterfallRun {
     }
     if callLeft[f] > 0.005 {
       let due = dueInterest[f] + duePrincipal[f], paid = paidNow[f]
-      recordDefault(f, kind: "payment default", paid: paid) { "paid \(Format.money(paid)) of \(Format.money(due)) due" }
+      recordDefault(f, kind: "payment default") { "paid \(Format.money(paid)) of \(Format.money(due)) due" }
     } else {
       settle(f)
     }
@@ -439,14 +439,10 @@ extension WaterfallRun {
   /// claim; the obligor is in default; the default spreads along
   /// `cross-default` edges to facilities already drawn (one not yet drawn
   /// is cancelled instead).
-  @inline(never) func recordDefault(_ f: Int, kind: String, paid: Double, detail text: () -> String) {
+  @inline(never) func recordDefault(_ f: Int, kind: String, detail text: () -> String) {
     guard !defaulted[f] else { return }
-    let interestCredited = min(paid, dueInterest[f])
-    pay(f, from: core(f).pointee.obligor, interest: interestCredited, principal: paid - interestCredited, kind: .principal)
-    unpaidInterest[f] = dueInterest[f] - interestCredited
     markDefault(f, kind: kind, from: -1)
-    note(
-m, f, kind, text())
+    note(m, f, kind, text())
     // Breadth first along cross-defaults.
     var head = 0, tail = 0
     queue[tail] = f
@@ -459,22 +455,31 @@ m, f, kind, text())
         guard !defaulted[h], !cancelled[h] else { continue }
         if m < core(h).pointee.drawMonth {
           cancelled[h] = true
-          note(
-m, h, "cancelled", breach: false, "not drawn: cross-default from \(fid(g))")
+          defaultAt[h] = m  // the month it was cancelled
+          note(m, h, "cancelled", breach: false, "not drawn: cross-default from \(fid(g))")
           continue
         }
-        // Its interest this month is due and unpaid unless it was paid.
-        unpaidInterest[h] = settled[h] ? 0 : dueInterest[h]
         markDefault(h, kind: "cross-default", from: g)
-        note(
-m, h, "cross-default", "cross-default from \(fid(g))")
+        note(m, h, "cross-default", "cross-default from \(fid(g))")
         queue[tail] = h
         tail += 1
       }
     }
   }
 
+  /// A facility defaults: what was paid towards this month's payment and
+  /// not yet credited (its obligor's cash, reserve, coins, guarantee
+  /// payments) is credited now, interest first; the interest still unpaid
+  /// and the balance are its claim.
   @inline(never) func markDefault(_ f: Int, kind: String, from: Int) {
+    if settled[f] {
+      unpaidInterest[f] = 0
+    } else {
+      let paid = paidNow[f], credited = min(paid, dueInterest[f])
+      pay(f, from: core(f).pointee.obligor, interest: credited, principal: paid - credited, kind: .principal)
+      unpaidInterest[f] = dueInterest[f] - credited
+      callLeft[f] = 0
+    }
     defaulted[f] = true
     settled[f] = true
     anyDefault = true
@@ -577,7 +582,7 @@ m, f, "borrowing base", "balance above \(Format.percent(adv)) of collateral; \(F
 m, f, "margin call", breach: false, "coins sold to repay \(Format.money(need))")
         } else {
           let owed = balance[f]
-          recordDefault(f, kind: "margin call default", paid: 0) {
+          recordDefault(f, kind: "margin call default") {
             "pledged coins worth \(Format.money(coinValue)) cannot cure LTV \(Self.ltvText(owed, value, decimals: 0))"
           }
         }
