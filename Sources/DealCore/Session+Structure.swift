@@ -37,10 +37,10 @@ public struct DealStructure: Sendable {
       if owners.count == 1 {
         owner[n.id] = owners[0]
       } else if owners.isEmpty {
-        errors.append(Problem(.error, n.id, "no entity owns this fleet, so its cash belongs to nobody; 'link ENTITY owns \(n.id)'"))
+        errors.append(Problem(.error, n.id, "has no owner, so its cash belongs to nobody; 'link ENTITY owns \(n.id)'"))
       } else {
         errors.append(
-          Problem(.error, n.id, "owned by \(owners.count) entities (\(owners.joined(separator: ", "))): its cash needs one owner; 'unlink \(owners[1]) owns \(n.id)'"))
+          Problem(.error, n.id, "is owned by \(owners.count) entities (\(owners.joined(separator: ", "))): its cash needs one owner; 'unlink \(owners[1]) owns \(n.id)'"))
       }
     }
     for n in g.sortedNodes where n.kind == .facility {
@@ -83,7 +83,7 @@ public struct DealStructure: Sendable {
           warnings.append(
             Problem(
               .warning, h,
-              "ranked \(ranks[h] ?? 1) at '\(p)', ahead of '\(f)' (rank \(ranks[f] ?? 1)) at its subsidiary '\(e)': rank orders payments within one obligor only, and '\(f)' is paid first from '\(e)''s own cash"))
+              "ranked \(ranks[h] ?? 1) at '\(p)', ahead of '\(f)' (rank \(ranks[f] ?? 1)) at its subsidiary '\(e)': a rank orders payments within one obligor only; '\(f)' is paid first, from the cash of '\(e)'"))
         }
         up = parent[p]
       }

@@ -452,7 +452,8 @@ extension WaterfallRun {
       head += 1
       for k in core(g).pointee.crossDefaults {
         let h = t.crossDefaults[k]
-        guard !defaulted[h], !cancelled[h] else { continue }
+        // A facility repaid has nothing left to accelerate.
+        guard !defaulted[h], !cancelled[h], m < core(h).pointee.drawMonth || balance[h] > 0.005 else { continue }
         if m < core(h).pointee.drawMonth {
           cancelled[h] = true
           defaultAt[h] = m  // the month it was cancelled

@@ -76,7 +76,7 @@ struct CSVTests {
       #expect(try file(t, "x.csv").count == rows + 1, "\(command): a header and \(rows) rows")
     }
     // No default, no facility to list: the header alone.
-    t.ok("open \(TestShell.repositoryRoot)/Sessions/miner-double-leverage.deal")
+    t.ok("open \(TestShell.repositoryRoot)/Sessions/datacenter-project-finance.deal")
     #expect(t.ok("liquidate --csv \(t.folder)/none.csv").hasSuffix("wrote 0 rows to '\(t.folder)/none.csv'"))
     let header = try file(t, "none.csv")
     #expect(header.count == 1 && header[0].first == "facility" && header[0].last == "months_to_liquidate")

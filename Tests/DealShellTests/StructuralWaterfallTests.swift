@@ -252,3 +252,55 @@ struct StructuralWaterfallTests {
     #expect(close(num(j["facilities"]?["level"], "wal"), weighted / 10_000_000 / 12, 1e-4))
   }
 }
+
+/// What the structural model cannot run with is one clear error naming the
+/// node and the fix; `check` lists it, and warns of ranks across obligors.
+@Suite("structural waterfall: bad structure")
+struct StructureErrorTests {
+  func base() -> TestShell {
+    let t = TestShell()
+    for line in [
+      "deal start=2025-01 horizon=24", "add entity hold type=miner", "add entity spv type=spv parent=hold",
+      "add asset fleet type=gpu model=H100 units=100 unit_cost=30000 owner=spv",
+      "add contract l type=lease rate=2 term=24 fleet=fleet",
+      "add facility loan type=term amount=$1m rate=5% term=12 rank=2 borrower=spv", "link fleet pledged-to loan",
+    ] { t.ok(line) }
+    return t
+  }
+
+  @Test(
+    "each structure the model cannot run is refused, naming the node and the link that fixes it, and changes nothing",
+    arguments: [
+      ("add facility orphan type=term amount=$1m rate=5% term=12", "'orphan' has no obligor and no owned collateral to infer one from; 'link BORROWER borrows orphan'"),
+      ("add asset idle type=gpu model=H100 units=10 unit_cost=30000", "'idle' has no owner, so its cash belongs to nobody; 'link ENTITY owns idle'"),
+      ("add entity other type=sponsor; link other parent-of spv", "'spv' has 2 parents (hold, other): its distributions need one; 'unlink other parent-of spv'"),
+      ("add entity co type=spv; link co borrows loan", "'loan' has 2 obligors (co, spv): the cash model needs one; 'unlink spv borrows loan'"),
+    ])
+  func refused(setup: String, message: String) {
+    let t = base()
+    t.ok(setup)
+    let session = t.shell.session
+    for command in ["waterfall", "shock deflation=40%", "liquidate at=6", "shock mc paths=10"] {
+      let (status, out) = t.run(command)
+      #expect(status == .failed, "\(command)")
+      #expect(out.contains(message), "\(command): \(out)")
+    }
+    #expect(t.shell.session == session, "nothing changed")
+    // check lists it as "error   NODE: the rest".
+    let node = String(message.split(separator: "'")[0])
+    let line = "error   \(node): " + message.dropFirst(node.count + 3)
+    #expect(t.run("check").output.contains(line))
+  }
+
+  @Test("a facility without a borrows edge is its collateral's owner's; a parent's facility ranked ahead of its subsidiary's is a warning")
+  func inferredObligorAndRanks() {
+    let t = base()
+    t.ok("add facility lease_loan type=term amount=$0.5m rate=5% term=12 rank=3")
+    t.ok("link fleet pledged-to lease_loan lien=2")
+    let j = t.json("waterfall")
+    #expect(j["facilities"]?["lease_loan"]?["obligor"] == "spv")
+    t.ok("add facility note type=bond amount=$1m rate=5% term=12 rank=1 borrower=hold")
+    let check = t.run("check").output
+    #expect(check.contains("warning note: ranked 1 at 'hold', ahead of 'loan' (rank 2) at its subsidiary 'spv'"), "\(check)")
+  }
+}
