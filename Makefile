@@ -5,7 +5,7 @@ SUDO    := $(if $(filter 0,$(shell id -u)),,sudo)
 DEBUG   := .build/debug/dealsh
 RELEASE := .build/release/dealsh
 
-.PHONY: run test bench fuzz install deps test-deps release build unit transcripts terminal report clean example-plugin
+.PHONY: run test bench fuzz install deps test-deps release build unit transcripts terminal report clean example-plugin readme
 
 # libedit is the one system library dealsh links.
 deps:
@@ -28,8 +28,10 @@ test-deps: deps
 release: deps
 	$(SWIFT) build -c release --product dealsh
 
+# An untitled copy of the example: a plain 'save' cannot overwrite the shipped
+# file (its transcript checks it); 'save NAME' keeps the changes.
 run: release
-	$(RELEASE) Sessions/neocloud-abl.deal
+	@$(RELEASE) --copy Sessions/neocloud-abl.deal
 
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin
@@ -71,6 +73,13 @@ bench: deps
 	@if python3 -c 'import numpy' 2>/dev/null; then py=python3; else \
 	  [ -x $(BENCH_PY) ] || { python3 -m venv .build/bench-venv && .build/bench-venv/bin/pip install -q numpy; }; py=$(BENCH_PY); fi; \
 	  $$py Tests/Bench/mc_reference.py .build/release/dealsh
+
+# The README's command blocks are transcripts checked by 'make test'
+# (Tests/DealShellTests/ReadmeTests.swift). After a change to what the shell
+# prints, this writes the new output into the blocks that differ; review the
+# diff of README.md.
+readme: build
+	DEALSH_RECORD_README=1 $(SWIFT) test --skip-build --filter ReadmeTests
 
 # libFuzzer targets (lexer, session decoder, transcript parser), each for
 # FUZZ_SECONDS, seeded with the files in Sessions/ and Tests/Transcripts/.

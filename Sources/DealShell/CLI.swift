@@ -24,15 +24,19 @@ extension Shell {
 public enum CLI {
   public static let usage = """
     usage: dealsh [FILE.deal]                       interactive shell (a script if stdin is not a terminal)
+           dealsh --copy FILE.deal                   the shell on an untitled copy (the file is never saved over)
            dealsh -c 'CMD; CMD' [FILE.deal]          run commands and exit
            dealsh run SCRIPT.dsh [--session FILE.deal] [--keep-going] [--var NAME=VALUE ...]
-           dealsh run --record SCRIPT.dsh            replay a script, print a transcript
+           dealsh run --record SCRIPT.dsh [--prompts] replay a script, print a transcript (with the shell's prompts)
            dealsh run --check TRANSCRIPT ...         replay transcripts, diff against them
            dealsh diff --git PATH OLD ... NEW ...      git diff driver for .deal files (see README)
            dealsh --help | --version
 
     exit status: 0 success, 1 a command failed or a check differed, 2 bad usage or an unreadable file
     """
+
+  /// The interactive shell's first line.
+  public static let banner = "dealsh \(DealshVersion.current) — 'help' lists the commands, Tab completes, Ctrl-D quits"
 
   static func stdoutWriter(_ s: String) {
     fputs(s, stdout)
@@ -93,11 +97,14 @@ public enum CLI {
     }
     var command: String? = nil
     var file: String? = nil
+    var copy = false
     while !rest.isEmpty {
       let a = rest.removeFirst()
       if a == "-c" {
         guard !rest.isEmpty else { return fail("-c needs commands\n\(usage)") }
         command = rest.removeFirst()
+      } else if a == "--copy" {
+        copy = true
       } else if a.hasPrefix("-") {
         return fail("unknown option '\(a)'\n\(usage)")
       } else if file == nil {
@@ -107,9 +114,18 @@ public enum CLI {
       }
     }
     let interactive = command == nil && stdinTTY && stdoutTTY
+    if copy && file == nil { return fail("--copy needs a session file\n\(usage)") }
     guard let shell = makeShell(interactive: interactive) else { return 2 }
+    var greeting: [String] = []
     if let file {
-      let status = shell.execute("open " + Word(text: file, start: 0, end: 0).rendered)
+      // The "opened" line is shown after the banner in the shell, and not at
+      // all for -c or a script on standard input, whose standard output
+      // holds only what their commands print (one JSON document each with
+      // --json). Errors still go to standard error.
+      let saved = shell.io
+      shell.io = ShellIO(out: { greeting.append($0) }, err: saved.err)
+      let status = shell.execute("open " + Word(text: file, start: 0, end: 0).rendered + (copy ? " --copy" : ""))
+      shell.io = saved
       if status != .ok { return 2 }
     }
     if let command {
@@ -120,13 +136,14 @@ public enum CLI {
       let (status, _) = shell.runScript(text, file: "stdin", keepGoing: false)
       return status == .failed ? 1 : 0
     }
-    return InteractiveLoop(shell: shell).run()
+    return InteractiveLoop(shell: shell, greeting: greeting).run()
   }
 
   static func run(_ argv: [String], makeShell: () -> Shell?) -> Int32 {
     var args = argv
     var check: [String] = []
     var record: String? = nil
+    var prompts = false
     var session: String? = nil
     var keepGoing = false
     var vars: [String: String] = [:]
@@ -143,6 +160,7 @@ public enum CLI {
         guard !args.isEmpty else { return fail("--session needs a file") }
         session = args.removeFirst()
       case "--keep-going": keepGoing = true
+      case "--prompts": prompts = true
       case "--var":
         guard !args.isEmpty else { return fail("--var needs NAME=VALUE") }
         let kv = args.removeFirst()
@@ -189,7 +207,7 @@ public enum CLI {
       guard let text = try? FileIO.read(record, limit: 16 << 20) else { return fail("cannot read '\(record)'") }
       guard let shell = makeShell() else { return 2 }
       shell.variables = vars
-      let (transcript, _) = shell.record(script: text)
+      let (transcript, _) = shell.record(script: text, prompts: prompts)
       fputs(transcript, stdout)
       return 0
     }
@@ -236,15 +254,13 @@ public enum CLI {
 final class InteractiveLoop {
   let shell: Shell
   let editor: LineEditor
+  /// Lines printed after the banner (the session opened from the command line).
+  let greeting: [String]
 
-  init(shell: Shell) {
+  init(shell: Shell, greeting: [String] = []) {
     self.shell = shell
+    self.greeting = greeting
     editor = LineEditor(historyFile: shell.environment.historyFile, completer: Completer(shell: shell))
-  }
-
-  var prompt: String {
-    // No colour here: libedit counts escape codes as printing characters.
-    "dealsh " + shell.sessionName + (shell.isDirty ? "*" : "") + "> "
   }
 
   func ask(_ question: String) -> Bool {
@@ -259,13 +275,14 @@ final class InteractiveLoop {
   func run() -> Int32 {
     Interrupts.installHandler()
     shell.confirmHandler = { [unowned self] q in self.ask(q) }
-    fputs("dealsh \(DealshVersion.current) — 'help' lists the commands, Tab completes, Ctrl-D quits\n", stdout)
+    fputs(CLI.banner + "\n", stdout)
+    for line in greeting { fputs(line + "\n", stdout) }
     shell.announceOrphans()
     shell.startCrashJournal()
     defer { shell.crashJournal?.remove() }
     while true {
       var line = ""
-      var result = editor.readLine(prompt: prompt)
+      var result = editor.readLine(prompt: shell.prompt)
       // Continuation lines.
       while case .line(let l) = result, Lexer.continues(line + l) {
         var part = l

@@ -52,6 +52,9 @@ public final class Shell {
   public internal(set) var metadata: SessionMetadata?
   /// The file the session belongs to, if any.
   public internal(set) var path: String?
+  /// The file an untitled copy was opened from (`open --copy`): shown in the
+  /// prompt, never written by a plain `save`.
+  public internal(set) var copiedFrom: String?
   /// A fingerprint of the file's bytes as last read or written, to detect
   /// that someone else changed it since (stale save).
   var diskState: FileIO.DiskState?
@@ -125,12 +128,22 @@ public final class Shell {
 
   /// The name shown in the prompt: the file's base name, else the title.
   public var sessionName: String {
-    if let path {
+    func base(_ path: String) -> String {
       var base = path.split(separator: "/").last.map(String.init) ?? path
       if base.hasSuffix(".deal") { base.removeLast(5) }
       return base
     }
+    if let path { return base(path) }
+    if let copiedFrom { return base(copiedFrom) + " (copy)" }
     return session.deal.title.isEmpty ? "untitled" : session.deal.title
+  }
+
+  /// The interactive prompt, `dealsh NAME> `, with `*` after the name while
+  /// there are unsaved changes. Transcripts may write commands after it, and
+  /// `run --check` then checks it too.
+  public var prompt: String {
+    // No colour: libedit counts escape codes as printing characters.
+    "dealsh " + sessionName + (isDirty ? "*" : "") + "> "
   }
 
   // MARK: - Running lines
@@ -276,6 +289,7 @@ public final class Shell {
       metadata = nil
     }
     self.path = path
+    copiedFrom = nil
     diskState = disk
     undoStack.removeAll()
     redoStack.removeAll()
@@ -288,6 +302,7 @@ public final class Shell {
   /// Marks the current state as saved.
   func markSaved(path: String, metadata: SessionMetadata, disk: FileIO.DiskState?) {
     self.path = path
+    copiedFrom = nil
     self.metadata = metadata
     diskState = disk
     savedChangeID = changeID

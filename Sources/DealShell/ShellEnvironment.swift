@@ -92,9 +92,15 @@ public struct ShellEnvironment {
   }
 
   /// Resolves a session path: a bare name (no `/`) lives in the sessions
-  /// folder, and `.deal` is added when there is no extension.
-  public func sessionPath(_ name: String) -> String {
+  /// folder, and `.deal` is added when there is no extension. When reading,
+  /// a file of that name in the current folder wins (`dealsh mydeal.deal`
+  /// opens `./mydeal.deal`).
+  public func sessionPath(_ name: String, reading: Bool = false) -> String {
     if name.contains("/") { return name }
+    if reading {
+      var isDir: ObjCBool = false
+      if FileManager.default.fileExists(atPath: name, isDirectory: &isDir), !isDir.boolValue { return name }
+    }
     let file = name.contains(".") ? name : name + ".deal"
     return sessionsDirectory + "/" + file
   }

@@ -5,6 +5,11 @@ import Foundation
 /// the lines after it, up to the next command, are its expected output
 /// (standard output and error as the user saw them). A line `...` matches
 /// any number of lines; `...` inside a line matches any text.
+///
+/// A command may also follow the shell's own prompt, `dealsh NAME> ` or
+/// `dealsh NAME*> ` (as the README's examples are written); the check then
+/// compares the prompt too, so the session open and its unsaved-changes mark
+/// are part of what a transcript records.
 public enum Transcript {
   public static let prompt = "dealsh> "
 
@@ -13,6 +18,20 @@ public enum Transcript {
     public var expected: [String]
     /// 1-based line of the command in the transcript.
     public var line: Int
+    /// The shell's prompt as written before the command (`dealsh NAME> `),
+    /// nil for the plain `dealsh> `.
+    public var prompt: String? = nil
+  }
+
+  /// The prompt and command of a line that is a command, else nil.
+  static func command(in line: String) -> (prompt: String?, command: String)? {
+    if line.hasPrefix(prompt) || line == "dealsh>" { return (nil, String(line.dropFirst(prompt.count))) }
+    guard line.hasPrefix("dealsh "), let gt = line.firstIndex(of: ">") else { return nil }
+    let name = line[line.index(line.startIndex, offsetBy: 7)..<gt]
+    let after = line.index(after: gt)
+    guard !name.isEmpty, name.first != " ", name.count <= 120, after == line.endIndex || line[after] == " " else { return nil }
+    let end = after == line.endIndex ? after : line.index(after: after)
+    return (String(line[..<end]), String(line[end...]))
   }
 
   /// Parses a transcript. Lines before the first command are a header and
@@ -23,8 +42,8 @@ public enum Transcript {
     for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
       n += 1
       let line = String(raw)
-      if line.hasPrefix(prompt) || line == "dealsh>" {
-        entries.append(Entry(command: String(line.dropFirst(prompt.count)), expected: [], line: n))
+      if let c = command(in: line) {
+        entries.append(Entry(command: c.command, expected: [], line: n, prompt: c.prompt))
       } else if !entries.isEmpty {
         entries[entries.count - 1].expected.append(line)
       }
@@ -38,10 +57,10 @@ public enum Transcript {
   }
 
   /// Formats a recorded transcript.
-  public static func render(_ entries: [(command: String, output: [String])]) -> String {
+  public static func render(_ entries: [(prompt: String?, command: String, output: [String])]) -> String {
     var out = ""
     for e in entries {
-      out += prompt + e.command + "\n"
+      out += (e.prompt ?? prompt) + e.command + "\n"
       for l in e.output { out += l + "\n" }
     }
     return out
@@ -95,7 +114,7 @@ public enum Transcript {
         lcs[i][j] = lineMatches(expected[i], actual[j]) ? lcs[i + 1][j + 1] + 1 : max(lcs[i + 1][j], lcs[i][j + 1])
       }
     }
-    var out = ["@@ -\(entry.line + 1),\(n) +\(entry.line + 1),\(m) @@ \(prompt)\(entry.command)"]
+    var out = ["@@ -\(entry.line + 1),\(n) +\(entry.line + 1),\(m) @@ \(entry.prompt ?? prompt)\(entry.command)"]
     var i = 0, j = 0
     while i < n || j < m {
       if i < n, j < m, lineMatches(expected[i], actual[j]) {
@@ -134,6 +153,9 @@ extension Shell {
     var hunks: [String] = []
     let entries = Transcript.parse(text)
     for e in entries {
+      if let written = e.prompt, written.trimmingTrailingSpace != prompt.trimmingTrailingSpace {
+        hunks.append("@@ -\(e.line),1 +\(e.line),1 @@ the prompt\n-\(written)\(e.command)\n+\(prompt)\(e.command)")
+      }
       let (status, actual) = capture(e.command)
       if !Transcript.matches(expected: e.expected, actual: actual) {
         hunks.append(Transcript.diff(expected: e.expected, actual: actual, entry: e))
@@ -144,15 +166,17 @@ extension Shell {
     return (["--- \(name) (expected)", "+++ \(name) (actual)"].joined(separator: "\n") + "\n" + hunks.joined(separator: "\n"), entries.count, hunks.count)
   }
 
-  /// Replays a script and returns a transcript of it.
-  public func record(script text: String) -> (String, LineStatus) {
-    var entries: [(String, [String])] = []
+  /// Replays a script and returns a transcript of it; with `prompts`, each
+  /// command follows the prompt the shell showed before it (`dealsh NAME> `).
+  public func record(script text: String, prompts: Bool = false) -> (String, LineStatus) {
+    var entries: [(String?, String, [String])] = []
     var worst = LineStatus.ok
     for line in ScriptReader.lines(text) {
       let trimmed = line.text.trimmingTrailingSpace
       if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+      let shown = prompts ? prompt : nil
       let (status, out) = capture(line.text)
-      entries.append((line.text, out))
+      entries.append((shown, line.text, out))
       if status == .failed { worst = .failed }
       if status == .quit { break }
     }

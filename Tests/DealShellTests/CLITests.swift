@@ -1,6 +1,7 @@
 import DealCore
 import Foundation
 import Testing
+import _DealShellTestSupport
 
 /// The real `dealsh` executable, run as a user would: exit codes, standard
 /// output and error, scripts, piped input, transcripts.
@@ -92,6 +93,49 @@ struct CLITests {
     #expect(t.status == 0)
     let j = try Self.run(["-c", "source \(script) > /dev/null"])
     #expect(j.status == 1)
+  }
+
+  @Test("a session named on the command line opens quietly for -c and piped scripts: standard output is the commands' own")
+  func quietOpen() throws {
+    let root = TestShell.repositoryRoot
+    let r = try Self.run(["-c", "ls facility --json", "Sessions/neocloud-abl.deal"], in: root)
+    #expect(r.status == 0 && r.err.isEmpty, "\(r.err)")
+    let doc = try JSONSerialization.jsonObject(with: Data(r.out.utf8))
+    #expect((doc as? [String: Any])?["nodes"] != nil, "\(r.out)")
+    let p = try Self.run(["Sessions/neocloud-abl.deal"], stdin: "deal --json\n", in: root)
+    #expect(p.status == 0)
+    #expect((try? JSONSerialization.jsonObject(with: Data(p.out.utf8))) != nil, "\(p.out)")
+    let bad = try Self.run(["-c", "ls", "Sessions/nope.deal"], in: root)
+    #expect(bad.status == 2 && bad.out.isEmpty && bad.err.contains("cannot read 'Sessions/nope.deal'"), "\(bad.err)")
+  }
+
+  @Test("a file in the current folder wins over the sessions folder")
+  func localFileWins() throws {
+    let dir = Self.tempDir()
+    try FileManager.default.createDirectory(atPath: dir + "/Sessions", withIntermediateDirectories: true)
+    #expect(try Self.run(["-c", "add entity here type=spv; save mydeal.deal"], in: dir).status == 0)
+    try FileManager.default.moveItem(atPath: dir + "/Sessions/mydeal.deal", toPath: dir + "/mydeal.deal")
+    let r = try Self.run(["-c", "ls", "mydeal.deal"], in: dir)
+    #expect(r.status == 0 && r.out.contains("here"), "\(r.out)\(r.err)")
+    let o = try Self.run(["-c", "open mydeal.deal; diff mydeal.deal"], in: dir)
+    #expect(o.status == 0 && o.out.contains("opened 'mydeal.deal'"), "\(o.out)\(o.err)")
+  }
+
+  @Test("--copy and open --copy: an untitled copy that a plain save cannot write over the file")
+  func copy() throws {
+    let dir = Self.tempDir()
+    try FileManager.default.copyItem(atPath: TestShell.repositoryRoot + "/Sessions", toPath: dir + "/Sessions")
+    let original = try String(contentsOfFile: dir + "/Sessions/neocloud-abl.deal", encoding: .utf8)
+    let r = try Self.run(["--copy", "Sessions/neocloud-abl.deal"], stdin: "set lease1 term=4y\nsave\n", in: dir)
+    #expect(r.status == 1)
+    #expect(r.err.contains("this session is a copy of 'Sessions/neocloud-abl.deal' and has no file of its own"), "\(r.err)")
+    #expect(try String(contentsOfFile: dir + "/Sessions/neocloud-abl.deal", encoding: .utf8) == original)
+    let s = try Self.run(["-c", "open neocloud-abl --copy; set lease1 term=4y; save mine; ls contract"], in: dir)
+    #expect(s.status == 0, "\(s.err)")
+    #expect(s.out.contains("opened a copy of 'Sessions/neocloud-abl.deal'"))
+    #expect(s.out.contains("saved 'Sessions/mine.deal' (revision 1, 9 nodes, 11 edges)"), "\(s.out)")
+    #expect(try String(contentsOfFile: dir + "/Sessions/neocloud-abl.deal", encoding: .utf8) == original)
+    #expect(try Self.run(["--copy"]).status == 2)
   }
 
   @Test("run stops at the first error with file:line; --keep-going goes on; --var fills $NAME")

@@ -28,6 +28,23 @@ struct TranscriptTests {
     #expect(entries[1].line == 5)
   }
 
+  @Test("a command after the shell's prompt: the prompt is checked too")
+  func prompts() {
+    let entries = Transcript.parse("dealsh neocloud-abl> ls\nx\ndealsh untitled*> deal\ndealsh 0.1.0 — not a command\n")
+    #expect(entries.map(\.prompt) == ["dealsh neocloud-abl> ", "dealsh untitled*> "])
+    #expect(entries.map(\.command) == ["ls", "deal"])
+    #expect(entries[1].expected == ["dealsh 0.1.0 — not a command"])
+    let t = TestShell()
+    let good = "dealsh untitled> add entity a type=spv\nadded entity 'a' (spv)\ndealsh untitled*> undo\nundone: add entity a type=spv\n"
+    #expect(t.shell.check(transcript: good, name: "p").diff == "")
+    let u = TestShell()
+    let (diff, _, failures) = u.shell.check(transcript: "dealsh untitled*> ls\nno nodes (add one with 'add')\n", name: "p")
+    #expect(failures == 1 && diff.contains("-dealsh untitled*> ls") && diff.contains("+dealsh untitled> ls"), "\(diff)")
+    let (recorded, _) = TestShell().shell.record(script: "add entity a type=spv\nls\n", prompts: true)
+    #expect(recorded.hasPrefix("dealsh untitled> add entity a type=spv\n"), "\(recorded)")
+    #expect(recorded.contains("\ndealsh untitled*> ls\n"), "\(recorded)")
+  }
+
   @Test("a difference is reported as a unified diff")
   func diff() {
     let t = TestShell()

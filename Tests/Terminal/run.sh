@@ -110,6 +110,16 @@ wait_for "SHELL-EXITED"
 start "$WORK/sessions/acme.deal"
 keys 'ls' Enter
 check "dealsh FILE.deal opens the session" wait_for "acme  entity  sponsor"
+check "the opened line follows the banner" bash -c "tmux capture-pane -p -t $S | sed -n 1,2p | grep -q \"^opened '$WORK/sessions/acme.deal'\""
+keys 'quit' Enter
+wait_for "SHELL-EXITED"
+
+# 8b. --copy (what 'make run' does): an untitled copy, and a plain save refuses.
+start --copy "$WORK/sessions/acme.deal"
+check "--copy says so under the banner" wait_for "opened a copy of '$WORK/sessions/acme.deal'"
+check "the prompt says (copy)" line_is "dealsh acme (copy)>"
+keys 'save' Enter
+check "a plain save of a copy refuses" wait_for "error: save: this session is a copy of"
 keys 'quit' Enter
 wait_for "SHELL-EXITED"
 

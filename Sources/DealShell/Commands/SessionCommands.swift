@@ -64,23 +64,46 @@ enum SessionCommands {
   static func open(_ shell: Shell) -> CommandSpec {
     CommandSpec(
       name: "open", abstract: "read a session from a .deal file (never runs anything in it)",
-      usage: "open PATH",
-      discussion: "A bare name resolves in the sessions folder. The file is checked completely before the session in memory is replaced.",
-      examples: ["open neocloud-abl", "open Sessions/neocloud-abl.deal"],
-      arguments: [ArgumentSpec("PATH", .files("deal"))], effects: .controlsShell
+      usage: "open PATH [--copy] [--force]",
+      discussion: """
+        A bare name resolves in the sessions folder, unless a file of that name is in the current
+        folder. The file is checked completely before the session in memory is replaced.
+        --copy opens an untitled copy: the prompt says '(copy)', and a plain 'save' refuses, so
+        the file itself (an example, a template) is only written by 'save PATH --force'.
+        """,
+      examples: ["open neocloud-abl", "open Sessions/neocloud-abl.deal", "open neocloud-abl --copy"],
+      arguments: [ArgumentSpec("PATH", .files("deal"))],
+      flags: [
+        FlagSpec("copy", help: "open an untitled copy; 'save NAME' keeps it under a new name"),
+        FlagSpec("force", help: "do not ask about unsaved changes"),
+      ],
+      effects: .controlsShell
     ) { [unowned shell] inv, ctx in
-      let arg = try inv.positional(0, "PATH", usage: "open PATH")
-      try inv.noExtraPositionals(after: 1, usage: "open PATH")
-      let path = shell.environment.sessionPath(arg)
+      let arg = try inv.positional(0, "PATH", usage: "open PATH [--copy] [--force]")
+      try inv.noExtraPositionals(after: 1, usage: "open PATH [--copy] [--force]")
+      let path = shell.environment.sessionPath(arg, reading: true)
       let (file, fp) = try shell.readSession(path)
-      try confirmDiscard(shell, ctx, force: false)
-      shell.replace(with: file, path: path, disk: FileIO.diskState(path, fingerprint: fp, contentHash: file.metadata.contentHash))
+      try confirmDiscard(shell, ctx, force: inv.has("force"))
+      let copy = inv.has("copy")
+      if copy {
+        // The file's content and journal without its metadata: the first
+        // save is revision 1 of a new file.
+        shell.replace(with: file, path: nil, disk: nil)
+        shell.metadata = nil
+        shell.copiedFrom = path
+      } else {
+        shell.replace(with: file, path: path, disk: FileIO.diskState(path, fingerprint: fp, contentHash: file.metadata.contentHash))
+      }
       let s = shell.session
+      let what = "\(s.deal.title.isEmpty ? "untitled" : "\"\(s.deal.title)\""), \(count(s.graph.nodeCount, "node")), \(count(s.graph.edgeCount, "edge"))"
       return CommandOutput(
-        text: "opened '\(path)': \(s.deal.title.isEmpty ? "untitled" : "\"\(s.deal.title)\""), \(count(s.graph.nodeCount, "node")), \(count(s.graph.edgeCount, "edge")), revision \(file.metadata.revision)",
+        text: copy
+          ? "opened a copy of '\(path)': \(what); 'save NAME' keeps it under a new name, the file stays as it is"
+          : "opened '\(path)': \(what), revision \(file.metadata.revision)",
         json: [
           "path": .string(path), "title": .string(s.deal.title), "nodes": .number(Double(s.graph.nodeCount)),
           "edges": .number(Double(s.graph.edgeCount)), "revision": .number(Double(file.metadata.revision)),
+          "copy": .bool(copy),
         ])
     }
   }
@@ -186,7 +209,7 @@ enum SessionCommands {
       let usage = "diff [PATH_A] PATH_B"
       _ = try inv.positional(0, "PATH_B", usage: usage)
       try inv.noExtraPositionals(after: 2, usage: usage)
-      let paths = inv.positionals.map { shell.environment.sessionPath($0) }
+      let paths = inv.positionals.map { shell.environment.sessionPath($0, reading: true) }
       let before: Session, after: Session, names: (String, String)
       if paths.count == 2 {
         before = try shell.readSession(paths[0]).0.session
@@ -244,6 +267,11 @@ extension Shell {
   /// an unchanged session gives the same bytes.
   func save(to arg: String?, force: Bool) throws(DealError) -> (path: String, metadata: SessionMetadata) {
     guard let target = arg.map({ environment.sessionPath($0) }) ?? path else {
+      if let copiedFrom {
+        throw DealError(
+          .usage, "this session is a copy of '\(copiedFrom)' and has no file of its own",
+          hint: "'save NAME' saves it in \(environment.sessionsDirectory)/NAME.deal; 'save \(copiedFrom) --force' overwrites the original")
+      }
       throw DealError(.usage, "this session has no file yet", hint: "'save NAME' saves it in \(environment.sessionsDirectory)/NAME.deal")
     }
     let exists = FileManager.default.fileExists(atPath: target)
