@@ -14,13 +14,14 @@ extension LiquidationOutcome {
       "",
     ]
     var t = TextTable(
-      ["FACILITY", "CLAIM_USD", "COLLATERAL_USD", "GUARANTORS_USD", "UNSECURED_USD", "RECOVERY", "LOSS_USD", "MONTHS"],
-      aligns: [.left] + Array(repeating: .right, count: 7))
+      ["FACILITY", "DEFAULT", "CLAIM_USD", "COLLATERAL_USD", "GUARANTORS_USD", "UNSECURED_USD", "RECOVERY", "LOSS_USD", "MONTHS", "SALE"],
+      aligns: [.left] + Array(repeating: .right, count: 8) + [.left])
     for f in shown {
       t.add([
-        plan.facilities[f], Format.grouped(input.claims[f], decimals: 0), Format.grouped(ws.fromCollateral[f], decimals: 0),
-        Format.grouped(ws.fromGuarantors[f], decimals: 0), Format.grouped(ws.fromUnsecured[f], decimals: 0),
-        rate(f).map { Format.percent($0, maxDecimals: 1) } ?? "—", Format.grouped(loss(f), decimals: 0), String(ws.months[f]),
+        plan.facilities[f], "month \(ws.defaultMonth[f])", Format.grouped(claim(f), decimals: 0),
+        Format.grouped(ws.fromCollateral[f], decimals: 0), Format.grouped(ws.fromGuarantors[f], decimals: 0),
+        Format.grouped(ws.fromUnsecured[f], decimals: 0), rate(f).map { Format.percent($0, maxDecimals: 1) } ?? "—",
+        Format.grouped(loss(f), decimals: 0), String(ws.months[f]), saleText(f),
       ])
     }
     lines.append(t.render())
@@ -31,31 +32,52 @@ extension LiquidationOutcome {
 
     lines += ["", "assets sold"]
     var a = TextTable(
-      ["ASSET", "KIND", "UNITS", "MONTHS", "MARKET_VALUE_USD", "GROSS_USD", "NET_PV_USD", "NET/MARKET"],
-      aligns: [.left, .left] + Array(repeating: .right, count: 6))
-    let d = input.defaultMonth
+      ["ASSET", "KIND", "UNITS", "AFTER", "MONTHS", "SALE", "MARKET_VALUE_USD", "GROSS_USD", "NET_PV_USD", "NET/MARKET"],
+      aligns: [.left, .left, .right, .right, .right, .left] + Array(repeating: .right, count: 4))
     for (i, asset) in plan.assets.enumerated() where ws.assetSold[i] {
+      let after = "month \(ws.assetMonth[i])"
       switch asset.kind {
       case .gpu:
-        let mv = asset.marketValue[d - 1]
+        let k = monthIndex(i)
+        let mv = asset.marketValue[k]
         a.add([
-          asset.id, "gpu", Format.grouped(asset.units, decimals: 0), String(asset.stopMonth[d - 1]), Format.grouped(mv, decimals: 0),
-          Format.grouped(asset.gross[d - 1], decimals: 0), Format.grouped(ws.assetProceeds[i], decimals: 0),
+          asset.id, "gpu", Format.grouped(asset.units, decimals: 0), after, String(asset.stopMonth[k]),
+          asset.sale[k] == .goingConcern ? "going concern" : "fire sale", Format.grouped(mv, decimals: 0),
+          Format.grouped(asset.gross[k], decimals: 0), Format.grouped(ws.assetProceeds[i], decimals: 0),
           mv > 0 ? Format.percent(ws.assetProceeds[i] / mv, maxDecimals: 1) : "—",
         ])
       case .crypto:
-        a.add([asset.id, asset.btc ? "BTC" : "ETH", Format.plain(asset.amount), "1", "", "", Format.grouped(ws.assetProceeds[i], decimals: 0), ""])
+        a.add([asset.id, asset.btc ? "BTC" : "ETH", Format.plain(asset.amount), after, "1", "", "", "", Format.grouped(ws.assetProceeds[i], decimals: 0), ""])
       case .cash:
-        a.add([asset.id, "cash", "", "0", "", "", Format.grouped(ws.assetProceeds[i], decimals: 0), ""])
+        a.add([asset.id, "reserve", "", after, "0", "", "", "", Format.grouped(ws.assetProceeds[i], decimals: 0), ""])
       }
     }
     lines.append(a.render())
+    for e in plan.entities.indices {
+      if ws.entityMonth[e] > 0 {
+        lines.append(
+          "\(plan.entities[e]) in default from month \(ws.entityMonth[e]): cash \(Format.money(ws.entityCash[e])), "
+            + "its estate paid \(Format.money(ws.estatePaid[e])) to unsecured claims and guarantees")
+      } else if ws.guaranteePaid[e] > 0.005 {
+        lines.append("\(plan.entities[e]) paid \(Format.money(ws.guaranteePaid[e])) under its guarantees")
+      }
+    }
     lines.append(
       "net proceeds \(Format.money(ws.netProceeds)); paid to lenders \(Format.money(ws.distributed)); "
-        + "left to owners \(Format.money(max(0, ws.netProceeds - ws.distributed)))")
+        + "left to owners \(Format.money(ws.leftToOwners))")
     let cooled = plan.assets.enumerated().filter { ws.assetSold[$0.offset] && $0.element.kind == .gpu && $0.element.coolingHaircut > 0.0005 }
     for (_, asset) in cooled {
       lines.append("\(asset.id): \(Format.percent(asset.coolingHaircut, maxDecimals: 1)) haircut for cooling and rack density (few buyers can host it)")
+    }
+    for (i, asset) in plan.assets.enumerated() where ws.assetSold[i] && asset.kind == .gpu {
+      let k = monthIndex(i)
+      if asset.sale[k] == .goingConcern {
+        lines.append(
+          "\(asset.id): sold with its lease (\(Format.money(asset.goingConcern[k]))) rather than as bare GPUs (\(Format.money(asset.fireProceeds[k])))")
+      } else if asset.goingConcern[k] > 0 {
+        lines.append(
+          "\(asset.id): sold as bare GPUs (\(Format.money(asset.fireProceeds[k]))) rather than with its lease (\(Format.money(asset.goingConcern[k])))")
+      }
     }
 
     if !depthCurve.isEmpty {
@@ -75,6 +97,13 @@ extension LiquidationOutcome {
     return lines.joined(separator: "\n")
   }
 
+  /// How the fleets pledged to f were sold ("—" when none was).
+  func saleText(_ f: Int) -> String {
+    let fleetSold = plan.assets.indices.contains { ws.assetSold[$0] && plan.assets[$0].kind == .gpu && plan.assets[$0].liens.contains { $0.facility == f } }
+    guard fleetSold else { return "—" }
+    return sale(f) == .goingConcern ? "going concern" : "fire sale"
+  }
+
   /// A horizontal bar of a fraction in eighths of a cell.
   static func bar(_ x: Double, width: Int) -> String {
     let eighths = Int((min(1, max(0, x)) * Double(width * 8)).rounded())
@@ -86,14 +115,16 @@ extension LiquidationOutcome {
   /// The recoveries table for `--csv`.
   static let csvHeader = [
     "facility", "claim_usd", "from_collateral_usd", "from_guarantors_usd", "from_unsecured_usd", "recovery_rate", "loss_usd", "months_to_liquidate",
+    "default_month", "sale",
   ]
 
   func csv() -> (header: [String], rows: [[String]]) {
     let header = Self.csvHeader
     let rows = shown.map { f in
       [
-        plan.facilities[f], CSV.number(input.claims[f]), CSV.number(ws.fromCollateral[f]), CSV.number(ws.fromGuarantors[f]),
+        plan.facilities[f], CSV.number(claim(f)), CSV.number(ws.fromCollateral[f]), CSV.number(ws.fromGuarantors[f]),
         CSV.number(ws.fromUnsecured[f]), rate(f).map { CSV.number($0, decimals: 4) } ?? "", CSV.number(loss(f)), String(ws.months[f]),
+        String(ws.defaultMonth[f]), sale(f).rawValue,
       ]
     }
     return (header, rows)

@@ -183,16 +183,19 @@ public struct ReportPlugin: DealPlugin {
       let chain = liq.ws.chain.map { liq.plan.facilities[$0] }.joined(separator: " → ")
       html.paragraph(
         (assumed ? "The deal does not default in this case; the memo assumes a default in month \(max(1, s.deal.horizon / 2)). " : "")
-          + "Fire sale at the market's depth (\(Format.grouped(params.depth, decimals: 0)) GPUs a month) from month \(liq.input.defaultMonth); default chain: \(chain).")
+          + "Each facility's collateral is sold from its own default month — as bare GPUs at the market's depth "
+          + "(\(Format.grouped(params.depth, decimals: 0)) GPUs a month), or with its lease when a buyer of the contract pays more; "
+          + "default chain: \(chain).")
       var lrows: [[String]] = []
       for f in liq.shown.sorted(by: { liq.plan.facilities[$0] < liq.plan.facilities[$1] }) {
         lrows.append([
-          liq.plan.facilities[f], Format.money((liq.input.claims[f] * 100).rounded() / 100),
+          liq.plan.facilities[f], "month \(liq.ws.defaultMonth[f])", Format.money((liq.claim(f) * 100).rounded() / 100),
           liq.rate(f).map { Format.percent(($0 * 10_000).rounded() / 10_000, maxDecimals: 1) } ?? "—",
           Format.money((liq.loss(f) * 100).rounded() / 100), String(liq.ws.months[f]),
+          liq.sale(f) == .goingConcern ? "going concern" : "fire sale",
         ])
       }
-      html.table(["facility", "claim", "recovery", "loss", "months to sell"], lrows)
+      html.table(["facility", "default", "claim", "recovery", "loss", "months to sell", "sale"], lrows)
     }
 
     // Sources.

@@ -100,7 +100,8 @@ public final class DealAnalysis {
 
   // MARK: Liquidation
 
-  /// The liquidation plan at the market's parameters, with prices run past
+  /// The liquidation plan at the market's parameters, against the
+  /// waterfall plan of `months` (the horizon if nil), with prices run past
   /// the horizon far enough for the longest sale after a default as late
   /// as `lastDefault`.
   public func liquidationPlan(
@@ -108,69 +109,41 @@ public final class DealAnalysis {
   ) throws(DealError) -> LiquidationPlan {
     let curveMonths = LiquidationPlan.curveMonths(session, schema: schema, parameters: parameters, lastDefault: lastDefault)
     return try LiquidationPlan.compile(
-      session, schema: schema, marketValues: try marketValues(months: curveMonths), parameters: parameters,
-      haircut: scenario.haircut, months: months, order: try plan(months: months).facilities.map(\.id))
+      session, schema: schema, waterfall: try plan(months: months), marketValues: try marketValues(months: curveMonths),
+      parameters: parameters, haircut: scenario.haircut)
   }
 
-  /// A fire sale after a default (SPEC §5 `liquidate`): at the waterfall's
-  /// default month under `scenario` (`at` nil), or assumed at month `at` of
-  /// `facilities` (else of every facility with a balance then). Nil when
-  /// `at` is nil and the deal does not default.
+  /// A liquidation (SPEC §5 `liquidate`) after the waterfall under
+  /// `scenario`: of every facility in default, each from its own default
+  /// month (`at` nil; nil when nothing defaults), or with `facilities`
+  /// (else every facility with a balance) assumed to default at the start
+  /// of month `at`, besides those in default by then (nil when nothing is
+  /// owed then).
   public func liquidation(
     scenario: Scenario, at: Int?, facilities named: [String], parameters: LiquidationParameters
   ) throws(DealError) -> LiquidationOutcome? {
-    let ids = session.graph.sortedNodes.filter { $0.kind == .facility }.map(\.id)
-    let defaultMonth: Int
-    var triggers: [String] = []
-    var causes: [String: String] = [:]
-    var claims: [String: Double] = [:]
-    let used: WaterfallResult
-    if let m = at {
-      defaultMonth = m
-      used = try waterfall(scenario, months: m).result
-      for f in used.facilities {
-        claims[f.id] = f.defaultMonth != nil ? f.loss : f.balanceEnd
-        if let d = f.defaultMonth, let kind = f.defaultKind { causes[f.id] = "\(kind) in month \(d)" }
-      }
-      // Facilities already in default first (in their order), then the named
-      // ones, else every facility with a balance.
-      triggers = used.defaulted
-      let assumed = named.isEmpty ? ids.filter { (claims[$0] ?? 0) > 0.005 } : named
-      for id in assumed where !triggers.contains(id) { triggers.append(id) }
-    } else {
-      used = try waterfall(scenario).result
-      guard let d = used.defaultMonth else { return nil }
-      defaultMonth = d
-      // The first defaults of that month (cross-defaults follow from them).
-      for id in used.defaulted {
-        guard let f = used.facility(id), f.defaultMonth == d, let kind = f.defaultKind, kind != "cross-default" else { continue }
-        triggers.append(id)
-        causes[id] = kind
-      }
-      // A defaulted facility is owed its claim at its own default; one
-      // that is not is repaid at the sale what it had then.
-      for f in used.facilities { claims[f.id] = f.defaultMonth != nil ? f.claimAtDefault : f.balanceAtDealDefault }
-    }
-    let plan = try liquidationPlan(parameters, scenario: scenario, lastDefault: defaultMonth)
+    let wp = try plan(months: nil)
+    let block = RunBlock(wp, scenario)
+    let plan = try liquidationPlan(parameters, scenario: scenario, lastDefault: at ?? block.run.defaultMonth ?? session.deal.horizon)
     let index = Dictionary(uniqueKeysWithValues: plan.facilities.enumerated().map { ($0.element, $0.offset) })
-    var input = LiquidationInput(
-      defaultMonth: defaultMonth, triggers: triggers.compactMap { index[$0] }, claims: plan.facilities.map { claims[$0] ?? 0 })
-    input.btcFactor = scenario.btcFactor
-    input.ethFactor = scenario.ethFactor
-    input.reserves = plan.facilities.map { id in
-      let f = used.facility(id)
-      return (at == nil ? f?.reserveAtDealDefault : f?.reserveEnd) ?? 0
-    }
-    for (k, id) in plan.facilities.enumerated() {
-      input.coinsSold[k] = used.facility(id)?.coinsSold ?? 0
-      input.guarantorPaid[k] = used.facility(id)?.guarantorPaid ?? 0
+    var input = LiquidationInput(defaultMonth: at ?? 1, history: block.history, facilities: plan.facilities.count, entities: plan.entities.count)
+    guard input.fill(from: block.run, at: at, assumed: named.compactMap { index[$0] }, plan: plan) else { return nil }
+    // Why each waterfall default happened, in the waterfall's words.
+    let detailed = try waterfall(scenario).result
+    var causes: [Int: String] = [:]
+    for f in input.triggers {
+      let id = plan.facilities[f]
+      guard input.month[f] > 0, let r = detailed.facility(id), r.defaultMonth == input.month[f], let kind = r.defaultKind else { continue }
+      if at != nil, input.month[f] == at, !detailed.defaulted.contains(id) { continue }
+      let text = kind == "cross-default" ? detailed.breaches.first { $0.facility == id && $0.kind == kind }?.detail ?? kind : kind
+      causes[f] = at != nil ? "\(text) in month \(input.month[f])" : text
     }
     let ws = LiquidationWorkspace(plan)
     LiquidationEngine.run(plan, input, into: ws)
     let shown = named.isEmpty || at != nil ? ws.chain : ws.chain.filter { named.contains(plan.facilities[$0]) }
     var outcome = LiquidationOutcome(
-      plan: plan, input: input, ws: ws, shown: shown, start: session.deal.start, atDefault: at == nil,
-      triggerCause: Dictionary(uniqueKeysWithValues: causes.compactMap { k, v in index[k].map { ($0, v) } }))
+      plan: plan, input: input, ws: ws, run: block, shown: shown, start: session.deal.start, atDefault: at == nil,
+      triggerCause: causes)
     outcome.haircut = scenario.haircut
     return outcome
   }
@@ -184,7 +157,7 @@ public final class DealAnalysis {
     let plan = try liquidationPlan(p, scenario: scenario, lastDefault: outcome.input.defaultMonth)
     let ws = LiquidationWorkspace(plan)
     LiquidationEngine.run(plan, outcome.input, into: ws)
-    return outcome.shown.map { f in outcome.input.claims[f] > 0.005 ? ws.recovered(f) / outcome.input.claims[f] : nil }
+    return outcome.shown.map { f in ws.claim[f] > 0.005 ? ws.recovered(f) / ws.claim[f] : nil }
   }
 
   // MARK: Monte Carlo

@@ -2,11 +2,17 @@ import DealCore
 import Foundation
 
 /// The deal compiled for liquidation: every asset a receiver could sell,
-/// with its liens, and the net proceeds of a GPU fleet's sale for each
-/// possible default month, computed once.
+/// with its liens, and for a GPU fleet what its sale nets for each month it
+/// could start, computed once. Facilities and entities are indexed as in the
+/// waterfall plan it is made from, so a run's state reads across directly.
 public struct LiquidationPlan: Sendable {
   public struct Asset: Sendable {
     public enum Kind: Sendable { case gpu, crypto, cash }
+    /// How a fleet is sold: bare GPUs into the secondary market, or with
+    /// the lease still in force to a buyer who takes over the contract.
+    public enum Sale: String, Sendable {
+      case fireSale = "fire_sale", goingConcern = "going_concern"
+    }
     public var id: String
     public var kind: Kind
     /// Owning entity (index into `entities`), or -1.
@@ -14,22 +20,31 @@ public struct LiquidationPlan: Sendable {
     /// Facilities holding a lien, most senior first: (facility, lien).
     public var liens: [(facility: Int, lien: Int)]
     public var units: Double = 0
-    /// GPU: net proceeds discounted to the default month, by default month
-    /// (`[d - 1]`), and the gross proceeds before costs.
+    /// GPU, by the month the sale starts after (`[s - 1]`, s = 1 ... months):
+    /// net proceeds discounted to that month (the better sale), the fire
+    /// sale's and the going-concern sale's (0 with no lease in force), which
+    /// one it is, the gross proceeds and the market value then.
     public var proceeds: [Double] = []
+    public var fireProceeds: [Double] = []
+    public var goingConcern: [Double] = []
+    public var sale: [Sale] = []
     public var gross: [Double] = []
-    /// GPU: the market value in the default month (before any haircut).
     public var marketValue: [Double] = []
-    /// GPU: months a full sale takes; the haircut for cooling and density.
+    /// GPU: months a full sale takes at the market's pace; the months the
+    /// chosen sale takes, by month (a block sale or a going concern is
+    /// quicker); the haircut for cooling and density.
     public var saleMonths = 0
-    /// GPU: the months the sale takes, by default month (shorter than
-    /// `saleMonths` when the receiver sells the rest in one block).
     public var stopMonth: [Int] = []
     public var coolingHaircut = 0.0
-    /// Crypto: coin, amount and price; cash: amount.
+    /// Crypto: coin, amount and price, and where the waterfall keeps what
+    /// is left of it (`coin` in its pledged or free book).
     public var btc = false
     public var amount = 0.0
     public var price = 0.0
+    public var coin = -1
+    public var coinPledged = false
+    /// Pledged cash: the facility whose reserve account it is (first lien).
+    public var reserveOf = -1
 
     func hasLien(_ f: Int, _ level: Int) -> Bool {
       for l in liens where l.facility == f && l.lien == level { return true }
@@ -39,104 +54,75 @@ public struct LiquidationPlan: Sendable {
 
   public var months: Int
   public var parameters: LiquidationParameters
-  /// Facilities in payment order (rank, then id), as in `WaterfallPlan`.
+  /// Facilities in the waterfall plan's order (each entity's own, in
+  /// payment order).
   public var facilities: [String]
-  /// The obligor of each facility (entity index), or -1.
+  /// Each facility's amount and draw month (for a claim at the start of a
+  /// month), its obligor (entity index), guarantors and cross-defaults.
+  public var amount: [Double]
+  public var drawMonth: [Int]
   public var obligor: [Int]
   public var guarantorsOf: [[Int]]
   public var crossDefaults: [[Int]]
+  /// Entities in the waterfall plan's order (from the bottom of the
+  /// `parent-of` tree up).
   public var entities: [String]
-  /// Facilities each entity borrows.
+  /// Facilities each entity borrows, and what it guarantees.
   public var borrows: [[Int]]
-  /// Each entity's parent (`parent-of`), and the entities ordered so that
-  /// subsidiaries come before their parents.
+  public var guarantees: [[Int]]
   public var parentOf: [Int?]
-  public var bottomUp: [Int]
+  /// The order estates are settled in: an obligor before its guarantors,
+  /// a subsidiary before its parent (a cycle of guarantees falls back to
+  /// the bottom-up order).
+  public var estateOrder: [Int]
   public var assets: [Asset]
-  /// Per facility: the coins pledged to it, and the cash whose first lien it
-  /// holds (stated amounts), so a liquidation need not sum them per asset.
-  public var pledgedCoinAmount: [Double] = []
+  /// Per facility: the cash whose first lien it holds (stated amounts).
   public var firstLienCash: [Double] = []
   /// The most junior lien on any asset (liens run 1 to 9).
   public var maxLien = 0
 
   /// How many months of market values a sale needs: to the end of the
-  /// longest fleet's sale after a default as late as `lastDefault`, and at
-  /// least the horizon (the curves come from `depreciate months=N`).
+  /// longest fleet's sale after a default as late as `lastDefault`, to the
+  /// month after the last lease ends (a going-concern buyer's residual),
+  /// and at least the horizon.
   public static func curveMonths(
     _ s: Session, schema: Schema, parameters p: LiquidationParameters, lastDefault: Int
   ) -> Int {
-    let maxUnits = s.graph.sortedNodes.filter { $0.kind == .asset && $0.type == "gpu" }
-      .compactMap { s.values(of: $0.id, schema: schema)?["units"]?.number }.max() ?? 0
-    return min(1200, max(s.deal.horizon, lastDefault + Int((maxUnits / p.depth).rounded(.up)) + 1))
-  }
-
-  /// A copy that shares no storage with this plan (one per thread).
-  public func privateCopy() -> LiquidationPlan {
-    var p = self
-    p.facilities = facilities.map { $0 }
-    p.obligor = obligor.map { $0 }
-    p.guarantorsOf = guarantorsOf.map { $0.map { $0 } }
-    p.crossDefaults = crossDefaults.map { $0.map { $0 } }
-    p.entities = entities.map { $0 }
-    p.borrows = borrows.map { $0.map { $0 } }
-    p.parentOf = parentOf.map { $0 }
-    p.bottomUp = bottomUp.map { $0 }
-    p.pledgedCoinAmount = pledgedCoinAmount.map { $0 }
-    p.firstLienCash = firstLienCash.map { $0 }
-    p.assets = assets.map { a in
-      var b = a
-      b.liens = a.liens.map { $0 }
-      b.proceeds = a.proceeds.map { $0 }
-      b.gross = a.gross.map { $0 }
-      b.marketValue = a.marketValue.map { $0 }
-      b.stopMonth = a.stopMonth.map { $0 }
-      return b
+    var longest = s.deal.horizon
+    for n in s.graph.sortedNodes where n.kind == .asset && n.type == "gpu" {
+      guard let fleet = try? FleetEconomics.compile(n.id, in: s, schema: schema) else { continue }
+      longest = max(longest, lastDefault + Int((fleet.units / p.depth).rounded(.up)) + 1)
+      for l in fleet.leases { longest = max(longest, l.lastMonth + 2) }
     }
-    return p
+    return min(1200, longest)
   }
 
-  /// Compiles the deal. `marketValues` are whole-asset market values by
-  /// month from `depreciate`, ideally running past the horizon by the length
-  /// of the longest sale (the last value is held beyond the curve).
-  /// `haircut` is a scenario's extra market-value haircut.
+  /// Compiles the deal against its waterfall plan. `marketValues` are
+  /// whole-asset market values by month from `depreciate`, ideally running
+  /// past the horizon by `curveMonths` (the last value is held beyond the
+  /// curve). `haircut` is a scenario's extra market-value haircut.
   public static func compile(
-    _ s: Session, schema: Schema, marketValues: [String: [Double]], parameters p: LiquidationParameters,
-    haircut: Double = 0, months: Int? = nil, order: [String]? = nil
+    _ s: Session, schema: Schema, waterfall wp: WaterfallPlan, marketValues: [String: [Double]],
+    parameters p: LiquidationParameters, haircut: Double = 0
   ) throws(DealError) -> LiquidationPlan {
     let g = s.graph
-    let horizon = months ?? s.deal.horizon
-    var facs: [(id: String, rank: Int)] = []
-    for n in g.sortedNodes where n.kind == .facility {
-      facs.append((n.id, Int(s.values(of: n.id, schema: schema)?["rank"]?.number ?? 1)))
-    }
-    facs.sort { ($0.rank, $0.id) < ($1.rank, $1.id) }
-    // The waterfall plan's order, when given (a Monte Carlo path hands its
-    // facilities over by index).
-    if let order {
-      let at = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($0.element, $0.offset) })
-      facs.sort { (at[$0.id] ?? .max, $0.id) < (at[$1.id] ?? .max, $1.id) }
-    }
-    let fIndex = Dictionary(uniqueKeysWithValues: facs.enumerated().map { ($0.element.id, $0.offset) })
-    let entities = g.sortedNodes.filter { $0.kind == .entity }.map(\.id)
+    let horizon = wp.months
+    let facilities = wp.facilities.map(\.id)
+    let fIndex = Dictionary(uniqueKeysWithValues: facilities.enumerated().map { ($0.element, $0.offset) })
+    let entities = wp.entities.map(\.id)
     let eIndex = Dictionary(uniqueKeysWithValues: entities.enumerated().map { ($0.element, $0.offset) })
-    var obligor = [Int](repeating: -1, count: facs.count)
-    var guarantorsOf = [[Int]](repeating: [], count: facs.count)
-    var crossDefaults = [[Int]](repeating: [], count: facs.count)
-    var borrows = [[Int]](repeating: [], count: entities.count)
-    for (f, fac) in facs.enumerated() {
-      if let e = g.edges(to: fac.id, .borrows).first.flatMap({ eIndex[$0.from] }) {
-        obligor[f] = e
-        borrows[e].append(f)
-      }
-      guarantorsOf[f] = g.edges(to: fac.id, .guarantees).compactMap { eIndex[$0.from] }
-      crossDefaults[f] = g.edges(from: fac.id, .crossDefault).compactMap { fIndex[$0.to] }
-    }
+    let nf = facilities.count, ne = entities.count
+    var guarantees = [[Int]](repeating: [], count: ne)
+    for (f, fac) in wp.facilities.enumerated() { for e in fac.guarantors { guarantees[e].append(f) } }
+    let parentOf = wp.entities.map { $0.parent >= 0 ? $0.parent : nil }
+
     let rm = Discount.monthly(p.discount)
     var assets: [Asset] = []
     for n in g.sortedNodes where n.kind == .asset && ["gpu", "crypto", "cash"].contains(n.type) {
       guard let v = s.values(of: n.id, schema: schema) else { continue }
-      let owner = g.edges(to: n.id, .owns).first.flatMap { eIndex[$0.from] } ?? -1
+      // As the waterfall counts it: an asset with several owners belongs
+      // to the first by id.
+      let owner = g.edges(to: n.id, .owns).map(\.from).min().flatMap { eIndex[$0] } ?? -1
       let liens = g.edges(from: n.id, .pledgedTo).compactMap { e -> (facility: Int, lien: Int)? in
         guard let f = fIndex[e.to] else { return nil }
         return (f, Int(e.attrs["lien"]?.number ?? 1))
@@ -146,90 +132,199 @@ public struct LiquidationPlan: Sendable {
       case "gpu":
         a.kind = .gpu
         let fleet = try FleetEconomics.compile(n.id, in: s, schema: schema)
-        a.units = fleet.units
         a.coolingHaircut = p.coolingHaircut(rackKW: v["rack_kw"]?.number ?? 40, liquid: v["cooling"]?.text != "air")
-        let curve = marketValues[n.id] ?? []
-        func value(_ m: Int) -> Double {
-          guard !curve.isEmpty else { return 0 }
-          return curve[min(max(m, 1), curve.count) - 1] * (1 - haircut)
+        let tenantPD = fleet.leases.map { l in
+          g.edges(to: l.id, .rents).first.flatMap { s.values(of: $0.from, schema: schema)?["pd"]?.number } ?? 0
         }
-        // The receiver sells at the market's pace: `depth` units a month,
-        // all at once if the fleet is smaller; every unit at a discount of
-        // impact × (units a month ÷ depth).
-        let pace = min(a.units, p.depth)
-        a.saleMonths = a.units > 0 ? Int((a.units / p.depth).rounded(.up)) : 0
-        let discount = 1 - min(0.95, p.impact * pace / p.depth)
-        let carryPerUnit = (fleet.kw * fleet.pue * hoursPerMonth * fleet.powerPrice + fleet.opexPerGPU) * p.carry
-        let perUnit = a.units > 0 ? 1 / a.units : 0
-        a.proceeds = [Double](repeating: 0, count: horizon)
-        a.gross = [Double](repeating: 0, count: horizon)
-        a.marketValue = (1...max(1, horizon)).map { value($0) }
-        // At any month the receiver may sell what is left in one block, at
-        // a discount of impact × (units ÷ depth), at most 95 %: it stops
-        // selling at the market's pace when that is worth more than carrying
-        // the rest. The sale takes the course that is worth the most.
-        a.stopMonth = [Int](repeating: 0, count: horizon)
-        func block(_ units: Double, month m: Int) -> Double {
-          units * value(m) * perUnit * (1 - min(0.95, p.impact * units / p.depth)) * (1 - a.coolingHaircut) * (1 - p.workout)
-        }
-        for d in 1...max(1, horizon) where d <= horizon {
-          var left = a.units, pv = 0.0, gross = 0.0, df = 1 / (1 + rm)
-          var bestGross = block(left, month: d + 1) / (1 - p.workout)
-          var best = (block(left, month: d + 1) - left * carryPerUnit) * df, bestK = a.units > 0 ? 1 : 0
-          for k in 1...max(1, a.saleMonths) where left > 0 {
-            let q = min(pace, left)
-            let price = value(d + k) * perUnit * discount * (1 - a.coolingHaircut)
-            let g = q * price
-            gross += g
-            pv += (g * (1 - p.workout) - left * carryPerUnit) * df
-            left -= q
-            df /= 1 + rm
-            // Sold at pace through month k, the rest in a block in month k + 1.
-            let rest = left > 0 ? block(left, month: d + k + 1) : 0
-            let candidate = pv + (rest - (left > 0 ? left * carryPerUnit : 0)) * df
-            if candidate > best {
-              best = candidate
-              bestK = k + (left > 0 ? 1 : 0)
-              bestGross = gross + rest / (1 - p.workout)
-            }
-          }
-          a.proceeds[d - 1] = max(0, best)
-          a.gross[d - 1] = bestGross
-          a.stopMonth[d - 1] = bestK
-        }
+        fleetSales(&a, fleet: fleet, tenantPD: tenantPD, curve: marketValues[n.id] ?? [], haircut: haircut, horizon: horizon, p, rm: rm)
       case "crypto":
         a.kind = .crypto
         a.btc = v["coin"]?.text == "BTC"
         a.amount = v["amount"]?.number ?? 0
         a.price = v["price"]?.number ?? 0
         a.saleMonths = 1
+        // Where the waterfall keeps what is left of the coins: with the
+        // first facility (in its order) that lists them, else with the
+        // owner's free coins.
+        for (f, list) in wp.pledgedCoins.enumerated() {
+          if let j = list.firstIndex(where: { $0.id == n.id }) {
+            a.coin = wp.pledged.start[f] + j
+            a.coinPledged = true
+            break
+          }
+        }
+        if a.coin < 0, owner >= 0, let j = wp.freeCoins[owner].firstIndex(where: { $0.id == n.id }) {
+          a.coin = wp.free.start[owner] + j
+        }
       default:
         a.amount = v["amount"]?.number ?? 0
+        a.reserveOf = liens.first?.facility ?? -1
       }
       assets.append(a)
     }
-    let parentOf = entities.map { e in g.edges(to: e, .parentOf).first.flatMap { eIndex[$0.from] } }
-    // Depth below the top parent (bounded: a cycle is a `check` error).
-    let depth = entities.indices.map { e -> Int in
-      var d = 0, x = e
-      while let up = parentOf[x], d < entities.count {
-        d += 1
-        x = up
-      }
-      return d
-    }
-    let bottomUp = entities.indices.sorted { (depth[$0], $1) > (depth[$1], $0) }
     var plan = LiquidationPlan(
-      months: horizon, parameters: p, facilities: facs.map(\.id), obligor: obligor, guarantorsOf: guarantorsOf,
-      crossDefaults: crossDefaults, entities: entities, borrows: borrows, parentOf: parentOf, bottomUp: bottomUp,
-      assets: assets)
-    plan.pledgedCoinAmount = [Double](repeating: 0, count: facs.count)
-    plan.firstLienCash = [Double](repeating: 0, count: facs.count)
+      months: horizon, parameters: p, facilities: facilities, amount: wp.facilities.map(\.amount),
+      drawMonth: wp.facilities.map(\.drawMonth), obligor: wp.facilities.map(\.obligor),
+      guarantorsOf: wp.facilities.map(\.guarantors), crossDefaults: wp.facilities.map(\.crossDefaults), entities: entities,
+      borrows: wp.entities.map { Array($0.facilities) }, guarantees: guarantees, parentOf: parentOf,
+      estateOrder: estateOrder(wp), assets: assets)
+    plan.firstLienCash = [Double](repeating: 0, count: nf)
     for a in assets {
       plan.maxLien = max(plan.maxLien, a.liens.map(\.lien).max() ?? 0)
-      if a.kind == .crypto { for f in Set(a.liens.map(\.facility)) { plan.pledgedCoinAmount[f] += a.amount } }
-      if a.kind == .cash, let f = a.liens.first?.facility { plan.firstLienCash[f] += a.amount }
+      if a.kind == .cash, a.reserveOf >= 0 { plan.firstLienCash[a.reserveOf] += a.amount }
     }
     return plan
+  }
+
+  /// A copy that shares no storage with this plan (one per thread).
+  public func privateCopy() -> LiquidationPlan {
+    var p = self
+    p.facilities = facilities.map { $0 }
+    p.amount = amount.map { $0 }
+    p.drawMonth = drawMonth.map { $0 }
+    p.obligor = obligor.map { $0 }
+    p.guarantorsOf = guarantorsOf.map { $0.map { $0 } }
+    p.crossDefaults = crossDefaults.map { $0.map { $0 } }
+    p.entities = entities.map { $0 }
+    p.borrows = borrows.map { $0.map { $0 } }
+    p.guarantees = guarantees.map { $0.map { $0 } }
+    p.parentOf = parentOf.map { $0 }
+    p.estateOrder = estateOrder.map { $0 }
+    p.firstLienCash = firstLienCash.map { $0 }
+    p.assets = assets.map { a in
+      var b = a
+      b.liens = a.liens.map { $0 }
+      b.proceeds = a.proceeds.map { $0 }
+      b.fireProceeds = a.fireProceeds.map { $0 }
+      b.goingConcern = a.goingConcern.map { $0 }
+      b.sale = a.sale.map { $0 }
+      b.gross = a.gross.map { $0 }
+      b.marketValue = a.marketValue.map { $0 }
+      b.stopMonth = a.stopMonth.map { $0 }
+      return b
+    }
+    return p
+  }
+
+  /// Estates in an order where every obligor comes before its guarantors
+  /// and every subsidiary before its parent; ties in the waterfall's
+  /// bottom-up order. What a cycle leaves is appended in that order.
+  static func estateOrder(_ wp: WaterfallPlan) -> [Int] {
+    let ne = wp.entities.count
+    var after = [[Int]](repeating: [], count: ne)  // e must come before after[e]
+    var before = [Int](repeating: 0, count: ne)
+    func edge(_ a: Int, _ b: Int) {
+      guard a != b, a >= 0, b >= 0, !after[a].contains(b) else { return }
+      after[a].append(b)
+      before[b] += 1
+    }
+    for (e, ent) in wp.entities.enumerated() where ent.parent >= 0 { edge(e, ent.parent) }
+    for f in wp.facilities { for gu in f.guarantors { edge(f.obligor, gu) } }
+    var order: [Int] = []
+    var done = [Bool](repeating: false, count: ne)
+    while order.count < ne {
+      guard let next = (0..<ne).first(where: { !done[$0] && before[$0] == 0 }) ?? (0..<ne).first(where: { !done[$0] }) else { break }
+      done[next] = true
+      order.append(next)
+      for b in after[next] { before[b] -= 1 }
+    }
+    return order
+  }
+
+  /// A fleet's sale for each month it could start after (1 ... horizon).
+  ///
+  /// Fire sale: the receiver sells at the market's pace (`depth` units a
+  /// month, all at once if the fleet is smaller), every unit at a discount
+  /// of impact × (units a month ÷ depth), less the cooling haircut and the
+  /// workout costs, while carrying the unsold units; at any month it may
+  /// sell the rest in one block (discount impact × units ÷ depth, at most
+  /// 95 %), and it takes the course worth the most.
+  ///
+  /// Going concern, while a lease covering the fleet is in its term: the
+  /// buyer pays the present value of the contracted cash flow (the
+  /// take-or-pay floor less power and opex, each month the tenant has not
+  /// defaulted — its `pd` as a monthly hazard), of the bare fleet at market
+  /// value if the tenant defaults, and of the fleet at market value when the
+  /// lease ends; the hardware's value takes the cooling haircut (a later
+  /// buyer must host it), the contract does not. The better of the two is
+  /// the sale.
+  static func fleetSales(
+    _ a: inout Asset, fleet: FleetEconomics, tenantPD: [Double], curve: [Double], haircut: Double, horizon: Int,
+    _ p: LiquidationParameters, rm: Double
+  ) {
+    a.units = fleet.units
+    func value(_ m: Int) -> Double {
+      guard !curve.isEmpty else { return 0 }
+      return curve[min(max(m, 1), curve.count) - 1] * (1 - haircut)
+    }
+    let pace = min(a.units, p.depth)
+    a.saleMonths = a.units > 0 ? Int((a.units / p.depth).rounded(.up)) : 0
+    let discount = 1 - min(0.95, p.impact * pace / p.depth)
+    let carryPerUnit = (fleet.kw * fleet.pue * hoursPerMonth * fleet.powerPrice + fleet.opexPerGPU) * p.carry
+    let perUnit = a.units > 0 ? 1 / a.units : 0
+    let n = max(1, horizon)
+    a.proceeds = [Double](repeating: 0, count: n)
+    a.fireProceeds = [Double](repeating: 0, count: n)
+    a.goingConcern = [Double](repeating: 0, count: n)
+    a.sale = [Asset.Sale](repeating: .fireSale, count: n)
+    a.gross = [Double](repeating: 0, count: n)
+    a.marketValue = (1...n).map { value($0) }
+    a.stopMonth = [Int](repeating: 0, count: n)
+    func block(_ units: Double, month m: Int) -> Double {
+      units * value(m) * perUnit * (1 - min(0.95, p.impact * units / p.depth)) * (1 - a.coolingHaircut) * (1 - p.workout)
+    }
+    let hostable = 1 - a.coolingHaircut
+    let hazard = tenantPD.map { 1 - Foundation.pow(1 - min(max($0, 0), 1), 1.0 / 12) }
+    for d in 1...n {
+      var left = a.units, pv = 0.0, gross = 0.0, df = 1 / (1 + rm)
+      var bestGross = block(left, month: d + 1) / (1 - p.workout)
+      var best = (block(left, month: d + 1) - left * carryPerUnit) * df, bestK = a.units > 0 ? 1 : 0
+      for k in 1...max(1, a.saleMonths) where left > 0 {
+        let q = min(pace, left)
+        let price = value(d + k) * perUnit * discount * (1 - a.coolingHaircut)
+        let g = q * price
+        gross += g
+        pv += (g * (1 - p.workout) - left * carryPerUnit) * df
+        left -= q
+        df /= 1 + rm
+        // Sold at pace through month k, the rest in a block in month k + 1.
+        let rest = left > 0 ? block(left, month: d + k + 1) : 0
+        let candidate = pv + (rest - (left > 0 ? left * carryPerUnit : 0)) * df
+        if candidate > best {
+          best = candidate
+          bestK = k + (left > 0 ? 1 : 0)
+          bestGross = gross + rest / (1 - p.workout)
+        }
+      }
+      let fire = max(0, best)
+      a.fireProceeds[d - 1] = fire
+      a.proceeds[d - 1] = fire
+      a.gross[d - 1] = bestGross
+      a.stopMonth[d - 1] = bestK
+
+      // The going concern: month by month while a lease is in its term.
+      var survive = 1.0, discountFactor = 1.0, k = d + 1, gc = 0.0, inForce = false
+      while k <= fleet.lastLifeMonth, k >= fleet.acquiredMonth, let active = fleet.activeLease(month: k), active.inTerm {
+        let lease = active.lease
+        inForce = true
+        discountFactor /= 1 + rm
+        let li = fleet.leases.firstIndex { $0.id == lease.id } ?? 0
+        let before = survive
+        survive *= 1 - (li < hazard.count ? hazard[li] : 0)
+        let contracted = a.units * hoursPerMonth * lease.rate * lease.takeOrPay - fleet.operatingCost(month: k)
+        gc += (survive * contracted + (before - survive) * value(k) * hostable) * discountFactor
+        k += 1
+      }
+      guard inForce else { continue }
+      gc += survive * value(k) * hostable * discountFactor
+      gc = max(0, gc)
+      a.goingConcern[d - 1] = gc
+      if gc > fire {
+        a.proceeds[d - 1] = gc
+        a.sale[d - 1] = .goingConcern
+        a.gross[d - 1] = gc
+        a.stopMonth[d - 1] = 1
+      }
+    }
   }
 }

@@ -1,65 +1,16 @@
 import DealCore
-/// What the liquidation starts from: when, who defaulted first, what each
-/// facility is owed, and what the waterfall already used up.
-public struct LiquidationInput: Sendable {
-  /// Deal month of the default (sales start the month after).
-  public var defaultMonth: Int
-  /// Facilities in default, in order (the waterfall's chain or those named).
-  public var triggers: [Int]
-  /// What each facility is owed at the default month (balance outstanding).
-  public var claims: [Double]
-  /// Coin price factors (1 + change) at the sale.
-  public var btcFactor = 1.0
-  public var ethFactor = 1.0
-  /// Coins each facility's margin calls already sold (coin units).
-  public var coinsSold: [Double]
-  /// What each facility's guarantors already paid in the waterfall.
-  public var guarantorPaid: [Double]
-  /// Each facility's reserve account at the default (the pledged cash as
-  /// the waterfall left it); nil takes the cash as stated in the deal.
-  public var reserves: [Double]? = nil
 
-  public init(defaultMonth: Int, triggers: [Int], claims: [Double]) {
-    self.defaultMonth = defaultMonth
-    self.triggers = triggers
-    self.claims = claims
-    coinsSold = [Double](repeating: 0, count: claims.count)
-    guarantorPaid = [Double](repeating: 0, count: claims.count)
-  }
-}
-
-/// Why a facility is in default.
-public enum DefaultCause: Equatable, Sendable {
-  case trigger
-  case crossDefault(from: Int)
-  /// Its obligor guaranteed `facility` and could not honour it.
-  case guarantee(facility: Int)
-}
-
-/// The fire sale and the distribution of its proceeds (SPEC §5 `liquidate`).
-///
-/// 1. Assets are sold: every asset pledged to a facility in default, and
-///    the free (unpledged) assets of entities in default and of guarantors
-///    called on. GPUs over months (`LiquidationPlan.compile`), crypto with
-///    slippage in the month after the default, cash at face.
-/// 2. Each sold asset's net proceeds go down its liens, most senior first; a
-///    facility with the same lien on several assets takes from each in
-///    proportion to what is left of it. Facilities ranking ahead on a sold
-///    asset that are not in default are repaid their balance.
-/// 3. Guarantors pay the deficiencies of the facilities they guarantee from
-///    their free assets (pro rata when short). A guarantor that cannot pay in
-///    full is in default: the facilities it borrows default with it.
-/// 4. What is left of each defaulted obligor — its free assets and the
-///    surplus of its sold assets after their liens — pays the remaining
-///    claims against it pari passu.
-/// A default spreads along `cross-default` edges and through guarantees
-/// that are not honoured, until nothing changes.
-///
-/// The workspace holds every buffer, so a Monte Carlo path allocates
-/// nothing once it has run once.
+/// The working memory and the results of a liquidation (SPEC §5
+/// `liquidate`; the model is `LiquidationEngine`'s). Every buffer is made
+/// once for its plan, so a Monte Carlo path allocates nothing once it has
+/// run once.
 public final class LiquidationWorkspace {
-  /// Per facility.
+  // Per facility.
   public let inDefault: UnsafeMutableBufferPointer<Bool>
+  /// Its own default month (the waterfall's, or the month a default in
+  /// the liquidation reached it), and its claim then.
+  public let defaultMonth: UnsafeMutableBufferPointer<Int>
+  public let claim: UnsafeMutableBufferPointer<Double>
   public let fromCollateral: UnsafeMutableBufferPointer<Double>
   public let fromGuarantors: UnsafeMutableBufferPointer<Double>
   public let fromUnsecured: UnsafeMutableBufferPointer<Double>
@@ -69,31 +20,42 @@ public final class LiquidationWorkspace {
   /// collateral's, and the sales that fed the guarantors and estates it
   /// recovered from.
   public let months: UnsafeMutableBufferPointer<Int>
-  /// Per asset: net proceeds (0 when not sold) and whether it was sold.
+  // Per asset: the month its sale starts after (0 when not sold), its net
+  // proceeds, whether it was sold.
+  public let assetMonth: UnsafeMutableBufferPointer<Int>
   public let assetProceeds: UnsafeMutableBufferPointer<Double>
   public let assetSold: UnsafeMutableBufferPointer<Bool>
-  /// Per entity: in default (obligors of defaulted facilities, failed guarantors).
-  public let entityInDefault: UnsafeMutableBufferPointer<Bool>
+  // Per entity: the month it is in default (0: not), the cash it had then
+  // (taken into its estate), what its estate paid, what it paid under its
+  // guarantees without being in default.
+  public let entityMonth: UnsafeMutableBufferPointer<Int>
+  public let entityCash: UnsafeMutableBufferPointer<Double>
+  public let estatePaid: UnsafeMutableBufferPointer<Double>
+  public let guaranteePaid: UnsafeMutableBufferPointer<Double>
   /// Facilities in the order they defaulted, and why.
   public var chain: [Int] { Array(chainBuffer[0..<chainCount]) }
   public var cause: [DefaultCause] { Array(causeBuffer[0..<chainCount]) }
-  /// The chain in raw memory (a facility defaults once: nf at most).
   public let chainBuffer: UnsafeMutableBufferPointer<Int>
   let causeBuffer: UnsafeMutableBufferPointer<DefaultCause>
   let counts: UnsafeMutableBufferPointer<Int>
   public var chainCount: Int { counts[0] }
-  /// Totals: [net proceeds, distributed].
+  /// Totals: net proceeds (assets sold, cash taken, guarantees paid),
+  /// paid to lenders, left to the owners.
   let totals: UnsafeMutableBufferPointer<Double>
   public var netProceeds: Double { totals[0] }
   public var distributed: Double { totals[1] }
+  public var leftToOwners: Double { totals[2] }
+
   let remaining: UnsafeMutableBufferPointer<Double>  // per asset, during distribution
   let owed: UnsafeMutableBufferPointer<Double>  // per facility, during distribution
-  let pool: UnsafeMutableBufferPointer<Double>  // per entity: free assets
-  let estate: UnsafeMutableBufferPointer<Double>  // per entity: surplus of its sold pledged assets
+  let performingMonth: UnsafeMutableBufferPointer<Int>  // per facility: first sale it is repaid from, not in default
+  let guaranteeBase: UnsafeMutableBufferPointer<Double>  // per facility: the deficiency its guarantors share
+  let pool: UnsafeMutableBufferPointer<Double>  // per entity: free assets and cash
+  let estate: UnsafeMutableBufferPointer<Double>  // per entity: surplus of its sold pledged assets, subsidiaries' equity
   let assetMonths: UnsafeMutableBufferPointer<Int>  // per asset: months its sale takes
-  let poolMonths: UnsafeMutableBufferPointer<Int>  // per entity: months until its free assets are sold
-  let estateMonths: UnsafeMutableBufferPointer<Int>  // per entity: months until its estate is realised
-  let failed: UnsafeMutableBufferPointer<Bool>  // guarantors that could not pay
+  let poolMonths: UnsafeMutableBufferPointer<Int>  // per entity
+  let estateMonths: UnsafeMutableBufferPointer<Int>  // per entity
+  let failedMonth: UnsafeMutableBufferPointer<Int>  // per entity: guarantors that could not pay, and when
   let demand: UnsafeMutableBufferPointer<Double>  // per asset, at one lien level
   let want: UnsafeMutableBufferPointer<Double>  // per facility × asset, at one lien level
   let sizes: (facilities: Int, assets: Int, entities: Int)
@@ -104,36 +66,47 @@ public final class LiquidationWorkspace {
     let nf = plan.facilities.count, na = plan.assets.count, ne = plan.entities.count
     sizes = (nf, na, ne)
     inDefault = cacheLineBuffer(nf, false)
+    defaultMonth = cacheLineBuffer(nf, 0)
+    claim = cacheLineBuffer(nf, 0)
     fromCollateral = cacheLineBuffer(nf, 0)
     fromGuarantors = cacheLineBuffer(nf, 0)
     fromUnsecured = cacheLineBuffer(nf, 0)
     repaidAtSale = cacheLineBuffer(nf, 0)
     months = cacheLineBuffer(nf, 0)
     owed = cacheLineBuffer(nf, 0)
+    performingMonth = cacheLineBuffer(nf, 0)
+    guaranteeBase = cacheLineBuffer(nf, 0)
+    assetMonth = cacheLineBuffer(na, 0)
     assetProceeds = cacheLineBuffer(na, 0)
     assetSold = cacheLineBuffer(na, false)
     remaining = cacheLineBuffer(na, 0)
     demand = cacheLineBuffer(na, 0)
+    assetMonths = cacheLineBuffer(na, 0)
     want = cacheLineBuffer(nf * na, 0)
-    entityInDefault = cacheLineBuffer(ne, false)
+    entityMonth = cacheLineBuffer(ne, 0)
+    entityCash = cacheLineBuffer(ne, 0)
+    estatePaid = cacheLineBuffer(ne, 0)
+    guaranteePaid = cacheLineBuffer(ne, 0)
     pool = cacheLineBuffer(ne, 0)
     estate = cacheLineBuffer(ne, 0)
-    assetMonths = cacheLineBuffer(na, 0)
     poolMonths = cacheLineBuffer(ne, 0)
     estateMonths = cacheLineBuffer(ne, 0)
-    failed = cacheLineBuffer(ne, false)
-    totals = cacheLineBuffer(2, 0)
+    failedMonth = cacheLineBuffer(ne, 0)
+    totals = cacheLineBuffer(3, 0)
     chainBuffer = cacheLineBuffer(nf, 0)
     causeBuffer = cacheLineBuffer(nf, DefaultCause.trigger)
     counts = cacheLineBuffer(1, 0)
   }
 
   deinit {
-    for b in [fromCollateral, fromGuarantors, fromUnsecured, repaidAtSale, owed, assetProceeds, remaining, demand, want, pool, estate, totals] {
+    for b in [
+      claim, fromCollateral, fromGuarantors, fromUnsecured, repaidAtSale, owed, guaranteeBase, assetProceeds, remaining, demand, want,
+      entityCash, estatePaid, guaranteePaid, pool, estate, totals,
+    ] { b.deallocate() }
+    for b in [inDefault, assetSold] { b.deallocate() }
+    for b in [defaultMonth, months, performingMonth, assetMonth, assetMonths, entityMonth, poolMonths, estateMonths, failedMonth] {
       b.deallocate()
     }
-    for b in [inDefault, assetSold, entityInDefault, failed] { b.deallocate() }
-    for b in [months, assetMonths, poolMonths, estateMonths] { b.deallocate() }
     chainBuffer.deallocate()
     causeBuffer.deallocate()
     counts.deallocate()
@@ -147,28 +120,36 @@ public final class LiquidationWorkspace {
 
   public func recovered(_ f: Int) -> Double { fromCollateral[f] + fromGuarantors[f] + fromUnsecured[f] }
 
-  /// Clears the buffers (one by one: a list of them would be an allocation
-  /// per Monte Carlo path).
+  /// Clears the buffers of one pass (one by one: a list of them would be
+  /// an allocation per Monte Carlo path); `failedMonth` survives passes.
   func reset() {
+    inDefault.update(repeating: false)
+    defaultMonth.update(repeating: 0)
+    claim.update(repeating: 0)
     fromCollateral.update(repeating: 0)
     fromGuarantors.update(repeating: 0)
     fromUnsecured.update(repeating: 0)
     repaidAtSale.update(repeating: 0)
+    months.update(repeating: 0)
     owed.update(repeating: 0)
+    performingMonth.update(repeating: 0)
+    guaranteeBase.update(repeating: -1)
+    assetMonth.update(repeating: 0)
     assetProceeds.update(repeating: 0)
+    assetSold.update(repeating: false)
     remaining.update(repeating: 0)
     demand.update(repeating: 0)
+    assetMonths.update(repeating: 0)
     want.update(repeating: 0)
+    entityMonth.update(repeating: 0)
+    entityCash.update(repeating: 0)
+    estatePaid.update(repeating: 0)
+    guaranteePaid.update(repeating: 0)
     pool.update(repeating: 0)
     estate.update(repeating: 0)
-    totals.update(repeating: 0)
-    inDefault.update(repeating: false)
-    assetSold.update(repeating: false)
-    entityInDefault.update(repeating: false)
-    months.update(repeating: 0)
-    assetMonths.update(repeating: 0)
     poolMonths.update(repeating: 0)
     estateMonths.update(repeating: 0)
+    totals.update(repeating: 0)
     counts[0] = 0
   }
 }

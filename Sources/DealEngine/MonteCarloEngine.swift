@@ -163,9 +163,7 @@ public enum MonteCarloEngine {
     // memory: one allocation per block, none per path.
     var stressMonths = 0, defaults = 0
     var exposure = [Double](repeating: 0, count: nf), facilityDefaults = [Int](repeating: 0, count: nf)
-    var input = LiquidationInput(defaultMonth: 1, triggers: [], claims: [Double](repeating: 0, count: nf))
-    input.reserves = [Double](repeating: 0, count: nf)
-    input.triggers.reserveCapacity(nf)
+    var input: LiquidationInput? = nil
     defer {
       out.blockStress[b] = stressMonths
       out.blockDefaults[b] = defaults
@@ -178,26 +176,19 @@ public enum MonteCarloEngine {
       w.model.fill(p, seed: job.seed, path: path, calm: w.calm, stress: w.stress)
       for m in 0..<months where p.stressed[m] { stressMonths += 1 }
       // The run's state itself: nothing to allocate for a result.
-      let r = WaterfallEngine.simulate(w.plan, scenario, detail: false, paths: p, block: w.arena, capacity: w.arenaBytes)
+      let r = WaterfallEngine.simulate(w.plan, scenario, detail: false, history: false, paths: p, block: w.arena, capacity: w.arenaBytes)
       out.minD[path] = r.minDSCR ?? .nan
       for f in 0..<nf { exposure[f] += r.exposure[f] }
-      guard let d = r.defaultMonth else { continue }
+      guard r.defaultMonth != nil else { continue }
       defaults += 1
-      input.defaultMonth = d
-      input.triggers.removeAll(keepingCapacity: true)
-      for k in 0..<r.defaults { input.triggers.append(r.order[k]) }
-      for f in 0..<nf {
-        input.claims[f] = r.defaulted[f] ? r.claimAtDefault[f] : r.balanceAtDealDefault[f]
-        input.coinsSold[f] = r.coinsSold[f]
-        input.guarantorPaid[f] = r.guarantorPaid[f]
-        input.reserves![f] = r.reserveAtDealDefault[f]
+      if input == nil {
+        input = LiquidationInput(defaultMonth: 1, history: RunHistory(r), facilities: nf, entities: r.ne)
       }
-      input.btcFactor = scenario.btcFactor * p.btc[d - 1]
-      input.ethFactor = scenario.ethFactor * p.eth[d - 1]
-      LiquidationEngine.run(w.liquidation, input, into: w.ws)
+      _ = input!.fill(from: r, at: nil, plan: w.liquidation)
+      LiquidationEngine.run(w.liquidation, input!, into: w.ws)
       for k in 0..<w.ws.chainCount {
         let f = w.ws.chainBuffer[k]
-        out.loss[path * nf + f] = max(0, input.claims[f] - w.ws.recovered(f))
+        out.loss[path * nf + f] = max(0, w.ws.claim[f] - w.ws.recovered(f))
         facilityDefaults[f] += 1
       }
     }

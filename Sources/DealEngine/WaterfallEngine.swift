@@ -23,16 +23,19 @@ public enum WaterfallEngine {
     // A caller running many paths lends its own block (no allocation).
     let block = scratch ?? UnsafeMutableRawPointer.allocate(byteCount: max(8, capacity), alignment: 8)
     defer { if scratch == nil { block.deallocate() } }
-    return simulate(plan, sc, detail: detail, paths: paths, block: block, capacity: capacity).result()
+    return simulate(plan, sc, detail: detail, history: false, paths: paths, block: block, capacity: capacity).result()
   }
 
   /// Runs the months and hands back the run's state: a Monte Carlo path
   /// reads what it needs from it, without a result to allocate.
+  /// `history: false` records the histories only in months with a
+  /// default (what a liquidation at the waterfall's defaults reads).
   static func simulate(
-    _ plan: WaterfallPlan, _ sc: Scenario, detail: Bool, paths: ScenarioPaths?, block: UnsafeMutableRawPointer, capacity: Int
+    _ plan: WaterfallPlan, _ sc: Scenario, detail: Bool, history: Bool = true, paths: ScenarioPaths?,
+    block: UnsafeMutableRawPointer, capacity: Int
   ) -> WaterfallRun {
-    var arena = Arena(block, capacity: capacity)
-    let run = WaterfallRun(plan, sc, detail: detail, paths: paths, arena: &arena)
+    var arena = Arena(block, capacity: capacity, zeroed: plan.arenaZeroedBytes)
+    let run = WaterfallRun(plan, sc, detail: detail, history: history, paths: paths, arena: &arena)
     run.runMonths()
     return run
   }

@@ -88,7 +88,7 @@ extension WaterfallPlan {
 
     func coin(_ id: String) -> Coin? {
       guard let v = s.values(of: id, schema: schema), v.node.type == "crypto" else { return nil }
-      return Coin(btc: v["coin"]?.text == "BTC", amount: v["amount"]?.number ?? 0, price: v["price"]?.number ?? 0)
+      return Coin(id: id, btc: v["coin"]?.text == "BTC", amount: v["amount"]?.number ?? 0, price: v["price"]?.number ?? 0)
     }
     func amount(_ id: String) -> Double { s.values(of: id, schema: schema)?["amount"]?.number ?? 0 }
 

@@ -132,6 +132,8 @@ public struct WaterfallPlan: Sendable {
     }
   }
   public struct Coin: Equatable, Sendable {
+    /// The crypto asset's id.
+    public var id = ""
     public var btc: Bool
     public var amount: Double
     public var price: Double
@@ -174,6 +176,8 @@ public struct WaterfallPlan: Sendable {
   var tables: PlanTables? = nil
   /// Bytes the engine's state takes for this plan (a run's block).
   public private(set) var arenaBytes = 0
+  /// The part of it a run zeroes (the rest, its histories, it overwrites).
+  private(set) var arenaZeroedBytes = 0
 
   /// Builds the loop's flat tables from the facilities and entities.
   mutating func flatten() {
@@ -215,7 +219,7 @@ public struct WaterfallPlan: Sendable {
       lienStart.append(lienFacility.count)
     }
     tables = PlanTables(self)
-    arenaBytes = WaterfallRun.bytes(self)
+    (arenaBytes, arenaZeroedBytes) = WaterfallRun.bytes(self)
   }
 
   /// Whether facility f has collateral: fleets with a value in some month,

@@ -30,10 +30,12 @@ extension WaterfallRun {
         let ent = entity(e)
         // A top entity without debt only pays guarantee calls and, from
         // its pledged fleets, accelerated facilities: most months nothing.
-        if ent.pointee.parent < 0, ent.pointee.facilities.isEmpty,
-          !(callsWaiting && !ent.pointee.guaranteed.isEmpty), !(anyDefault && !ent.pointee.fleets.isEmpty)
+        if ent.pointee.facilities.isEmpty, !(callsWaiting && !ent.pointee.guaranteed.isEmpty),
+          !(anyDefault && !ent.pointee.fleets.isEmpty)
         {
+          // A holding entity with nothing to pay passes its cash up.
           processed[e] = true
+          if ent.pointee.parent >= 0 { distribute(e, locked: false) }
           continue
         }
         runEntity(e)
@@ -215,7 +217,7 @@ extension WaterfallRun {
   @inline(__always) func runEntity(_ e: Int) {
     let ent = entity(e)
     let own = ent.pointee.facilities
-    if anyDefault { collectFromCollateral(e) }
+    if anyDefault, !ent.pointee.fleets.isEmpty { collectFromCollateral(e) }
     var locked = false
     if live[e] > 0 || detail {
       for f in own {
@@ -498,6 +500,7 @@ extension WaterfallRun {
 
   @inline(never) func entityDefault(_ e: Int) {
     if entityDefaultAt[e] == 0 { entityDefaultAt[e] = m }
+    state.pointee.defaultEvent = true
   }
 
   /// An accelerated facility takes what its payer has, up to its claim:
@@ -624,7 +627,9 @@ m, f, "margin call", breach: false, "coins sold to repay \(Format.money(need))")
     }
     for f in own {
       let fac = core(f)
-      guard !cancelled[f], m >= fac.pointee.drawMonth else { continue }
+      // A defaulted facility is never tested again (a detail run still
+      // reports its ratios).
+      guard !cancelled[f], m >= fac.pointee.drawMonth, detail || !defaulted[f] else { continue }
       let cumulative = cumulativeNow[f]
       guard detail || fac.pointee.minDSCR != nil || fac.pointee.lockupDSCR != nil else { continue }
       dsHistory[f &* months &+ m &- 1] = cumulative
@@ -713,6 +718,10 @@ m, f, "margin call", breach: false, "coins sold to repay \(Format.money(need))")
         balanceAtDealDefault[f] = defaulted[f] ? claim[f] - unpaidInterest[f] : balance[f]
         reserveAtDealDefault[f] = reserve[f]
       }
+    }
+    if fullHistory || state.pointee.defaultEvent {
+      record(month: m)
+      state.pointee.defaultEvent = false
     }
     if let rec { recordMonth(rec) }
   }

@@ -15,16 +15,22 @@ struct Arena {
     capacity = .max
   }
 
-  /// An arena on a block of `capacity` bytes, zeroed at once: the pieces
-  /// taken need no filling of their own unless they start at another value.
-  init(_ base: UnsafeMutableRawPointer, capacity: Int) {
+  /// An arena on a block of `capacity` bytes whose first `zeroed` bytes are
+  /// zeroed at once: the pieces taken there need no filling of their own
+  /// unless they start at another value. Pieces beyond (the run's
+  /// histories) are written before they are read.
+  init(_ base: UnsafeMutableRawPointer, capacity: Int, zeroed: Int) {
     self.base = base
     self.capacity = capacity
-    base.initializeMemory(as: UInt8.self, repeating: 0, count: capacity)
+    base.initializeMemory(as: UInt8.self, repeating: 0, count: min(zeroed, capacity))
   }
 
   /// A piece of `n` values, all `v`; `v` is a trivial type's zero unless
   /// said otherwise (`filled: true`).
+  /// Where the part a run zeroes ends (set by the run's init).
+  private(set) var zeroedEnd = 0
+  mutating func endZeroed() { zeroedEnd = used }
+
   @inline(__always) mutating func take<T>(_ n: Int, _ v: T, filled: Bool = false) -> UnsafeMutableBufferPointer<T> {
     let bytes = (max(1, n) * MemoryLayout<T>.stride + 7) & ~7
     defer { used += bytes }
@@ -94,6 +100,18 @@ struct WaterfallRun {
   /// Detail runs: this month's account of each entity.
   let account: UnsafeMutableBufferPointer<EntityPeriod>
 
+  /// The run's histories in one piece (`RunHistory` reads them), at the
+  /// end of every month m (m = 0: before the first), for what happens
+  /// after a default (`liquidate`, a Monte Carlo path's recoveries): per
+  /// facility its balance, reserve, interest due in the month and all it
+  /// has been paid; per entity its cash; the coins left, pledged and free;
+  /// the coin price factors. Rows of `months + 1`, in that order.
+  let history: UnsafeMutablePointer<Double>
+  /// Whether every month is recorded; else only the months in which a
+  /// facility or an entity defaults — all a liquidation after the
+  /// waterfall's own defaults reads (a Monte Carlo path's).
+  let fullHistory: Bool
+
   // Per fleet: this month's CFADS.
   let fleetCFADS: UnsafeMutableBufferPointer<Double>
   // Coins left: pledged (per pledged coin) and free (per free coin).
@@ -109,6 +127,8 @@ struct WaterfallRun {
     var spotFactor = 1.0, utilizationChange = 0.0, rateChange = 0.0, deflationFactor = 1.0
     var revenue = 0.0, opex = 0.0, cfads = 0.0, dsDue = 0.0, interestMonth = 0.0, principalMonth = 0.0
     var anyDefault = false
+    /// A default happened this month (its state goes into the histories).
+    var defaultEvent = false
     /// Whether a guarantee call waits for its guarantor's step this month.
     var callsWaiting = false
     var defaults = 0
@@ -178,17 +198,18 @@ struct WaterfallRun {
   }
 
   /// Bytes a run of `plan` needs: the same takes as `init`, counted.
-  static func bytes(_ plan: WaterfallPlan) -> Int {
+  static func bytes(_ plan: WaterfallPlan) -> (total: Int, zeroed: Int) {
     var a = Arena()
     _ = WaterfallRun(plan, Scenario(), detail: true, paths: nil, arena: &a)  // the larger of the two
-    return a.used
+    return (a.used, a.zeroedEnd)
   }
 
-  init(_ plan: WaterfallPlan, _ sc: Scenario, detail: Bool, paths: ScenarioPaths?, arena a: inout Arena) {
+  init(_ plan: WaterfallPlan, _ sc: Scenario, detail: Bool, history: Bool = true, paths: ScenarioPaths?, arena a: inout Arena) {
     tables = plan.tables!
     t = tables.view
     self.sc = sc
     self.detail = detail
+    self.fullHistory = detail || history
     self.paths = paths
     let nf = t.core.count, ne = t.entities.count, months = t.months
     self.months = months
@@ -214,10 +235,8 @@ struct WaterfallRun {
     // Receipts and principal by month only for a detail run (its flows,
     // IRR and WAL); a Monte Carlo path needs neither.
     receipts = a.take(detail ? nf * months : 0, 0.0); principalFlows = a.take(detail ? nf * months : 0, 0.0)
-    dsHistory = a.take(nf * months, 0.0)
     cash = a.take(ne, 0.0); distIn = a.take(ne, 0.0); distOut = a.take(ne, 0.0); guarIn = a.take(ne, 0.0)
     guarOut = a.take(ne, 0.0); coinSales = a.take(ne, 0.0); available = a.take(ne, 0.0)
-    availableHistory = a.take(ne * months, 0.0)
     entityDefaultAt = a.take(ne, 0); live = a.take(ne, 0)
     processed = a.take(ne, false); trappedNow = a.take(ne, false)
     account = a.take(ne, EntityPeriod(month: 0))
@@ -225,6 +244,14 @@ struct WaterfallRun {
     pledgedLeft = a.take(t.pledgedAmount.count, 0.0)
     freeLeft = a.take(t.freeAmount.count, 0.0)
     state = a.take(1, MonthState(), filled: true).baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!
+    // Last: the histories, which every month overwrites (not zeroed).
+    a.endZeroed()
+    // Trailing-ratio histories: a month is written before any later month
+    // reads it.
+    dsHistory = a.take(nf * months, 0.0)
+    availableHistory = a.take(ne * months, 0.0)
+    let rows = 4 * nf + ne + t.pledgedAmount.count + t.freeAmount.count + 2
+    self.history = a.take(rows * (months + 1), 0.0).baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!
     deflationStep = sc.deflation.map { Foundation.pow(1 - $0, 1.0 / 12) }
     powerFactor = sc.powerFactor
     haircut = sc.haircut
@@ -247,5 +274,28 @@ struct WaterfallRun {
     }
     for k in 0..<pledgedLeft.count { pledgedLeft[k] = t.pledgedAmount[k] }
     for k in 0..<freeLeft.count { freeLeft[k] = t.freeAmount[k] }
+    record(month: 0)
+  }
+
+  /// Writes the histories' entries for the end of month `month`.
+  @inline(__always) func record(month: Int) {
+    let h = months + 1
+    var row = history + month
+    for f in 0..<nf { row[f * h] = balance[f] }
+    row += nf * h
+    for f in 0..<nf { row[f * h] = reserve[f] }
+    row += nf * h
+    for f in 0..<nf { row[f * h] = month == 0 ? 0 : dueInterest[f] }
+    row += nf * h
+    for f in 0..<nf { row[f * h] = interestPaid[f] + principalPaid[f] }
+    row += nf * h
+    for e in 0..<ne { row[e * h] = cash[e] }
+    row += ne * h
+    for k in 0..<pledgedLeft.count { row[k * h] = pledgedLeft[k] }
+    row += pledgedLeft.count * h
+    for k in 0..<freeLeft.count { row[k * h] = freeLeft[k] }
+    row += freeLeft.count * h
+    row[0] = coinBTC
+    row[h] = coinETH
   }
 }

@@ -79,7 +79,7 @@ struct CSVTests {
     t.ok("open \(TestShell.repositoryRoot)/Sessions/datacenter-project-finance.deal")
     #expect(t.ok("liquidate --csv \(t.folder)/none.csv").hasSuffix("wrote 0 rows to '\(t.folder)/none.csv'"))
     let header = try file(t, "none.csv")
-    #expect(header.count == 1 && header[0].first == "facility" && header[0].last == "months_to_liquidate")
+    #expect(header.count == 1 && header[0].first == "facility" && header[0].last == "sale")
     // A single breakeven is a sentence, not a table.
     t.expectRefused("shock solve default deflation --csv \(t.folder)/y.csv", "prints no table to write as CSV")
     #expect(!FileManager.default.fileExists(atPath: t.folder + "/y.csv"))
