@@ -41,9 +41,9 @@ extension LiquidationOutcome {
         let k = monthIndex(i)
         let mv = asset.marketValue[k]
         a.add([
-          asset.id, "gpu", Format.grouped(asset.units, decimals: 0), after, String(asset.stopMonth[k]),
-          asset.sale[k] == .goingConcern ? "going concern" : "fire sale", Format.grouped(mv, decimals: 0),
-          Format.grouped(asset.gross[k], decimals: 0), Format.grouped(ws.assetProceeds[i], decimals: 0),
+          asset.id, "gpu", Format.grouped(asset.units, decimals: 0), after, String(ws.assetMonths[i]),
+          sale(asset: i) == .goingConcern ? "going concern" : "fire sale", Format.grouped(mv, decimals: 0),
+          Format.grouped(gross(asset: i), decimals: 0), Format.grouped(ws.assetProceeds[i], decimals: 0),
           mv > 0 ? Format.percent(ws.assetProceeds[i] / mv, maxDecimals: 1) : "—",
         ])
       case .crypto:
@@ -71,7 +71,7 @@ extension LiquidationOutcome {
     }
     for (i, asset) in plan.assets.enumerated() where ws.assetSold[i] && asset.kind == .gpu {
       let k = monthIndex(i)
-      if asset.sale[k] == .goingConcern {
+      if sale(asset: i) == .goingConcern {
         lines.append(
           "\(asset.id): sold with its lease (\(Format.money(asset.goingConcern[k]))) rather than as bare GPUs (\(Format.money(asset.fireProceeds[k])))")
       } else if asset.goingConcern[k] > 0 {

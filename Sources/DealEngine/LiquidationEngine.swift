@@ -154,8 +154,16 @@ public enum LiquidationEngine {
       let k = min(max(s, 1), plan.months) - 1
       switch a.kind {
       case .gpu:
-        net = a.proceeds.isEmpty ? 0 : a.proceeds[k]
-        saleMonths = a.stopMonth.isEmpty ? 0 : a.stopMonth[k]
+        guard !a.fireProceeds.isEmpty else { break }
+        net = a.fireProceeds[k]
+        saleMonths = a.stopMonth[k]
+        // With its lease, if that is worth more and the tenant still pays.
+        let lost = a.fleet >= 0 ? h.leaseLost.map { $0[a.fleet] <= s + 1 } ?? false : false
+        if a.goingConcern[k] > net, !lost {
+          net = a.goingConcern[k]
+          saleMonths = 1
+          ws.assetGoingConcern[i] = true
+        }
       case .crypto:
         net = coinProceeds(a, s, input, p)
         saleMonths = 1

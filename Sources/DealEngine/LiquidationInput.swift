@@ -8,6 +8,9 @@ import DealCore
 public struct RunHistory: @unchecked Sendable {
   let months: Int
   let balance, reserve, interestDue, paid, cash, pledged, free, btc, eth: UnsafePointer<Double>
+  /// A Monte Carlo path's month, per fleet, from which its tenant has
+  /// defaulted (nil: no path, the tenants pay).
+  let leaseLost: UnsafePointer<Int>?
 
   init(_ r: WaterfallRun) {
     months = r.months
@@ -22,6 +25,7 @@ public struct RunHistory: @unchecked Sendable {
     free = pledged + r.pledgedLeft.count * h
     btc = free + r.freeLeft.count * h
     eth = btc + h
+    leaseLost = r.paths.flatMap { UnsafePointer($0.leaseLost.baseAddress) }
   }
 
   @inline(__always) func at(_ b: UnsafePointer<Double>, _ x: Int, _ m: Int) -> Double {

@@ -36,15 +36,21 @@ public struct LiquidationOutcome {
   /// How the collateral of f was sold: a going concern if any fleet
   /// pledged to it was sold with its lease.
   public func sale(_ f: Int) -> LiquidationPlan.Asset.Sale {
-    for (i, a) in plan.assets.enumerated() where ws.assetSold[i] && a.kind == .gpu && a.liens.contains(where: { $0.facility == f }) {
-      if a.sale[min(max(ws.assetMonth[i], 1), plan.months) - 1] == .goingConcern { return .goingConcern }
+    for (i, a) in plan.assets.enumerated() where ws.assetGoingConcern[i] && a.liens.contains(where: { $0.facility == f }) {
+      return .goingConcern
     }
     return .fireSale
   }
 
   /// The sale of asset i (sold GPU fleets only).
   public func sale(asset i: Int) -> LiquidationPlan.Asset.Sale {
-    plan.assets[i].sale[monthIndex(i)]
+    ws.assetGoingConcern[i] ? .goingConcern : .fireSale
+  }
+
+  /// What a sold fleet's sale grossed (the going concern's value, or the
+  /// fire sale's gross proceeds).
+  public func gross(asset i: Int) -> Double {
+    ws.assetGoingConcern[i] ? plan.assets[i].goingConcern[monthIndex(i)] : plan.assets[i].gross[monthIndex(i)]
   }
 
   /// Index of the asset's sale month in the plan's monthly tables.
@@ -83,11 +89,11 @@ public struct LiquidationOutcome {
       if a.kind == .gpu {
         let k = monthIndex(i)
         o["units"] = .number(a.units)
-        o["months"] = .number(Double(a.stopMonth[k]))
+        o["months"] = .number(Double(ws.assetMonths[i]))
         o["market_value"] = money(a.marketValue[k])
-        o["gross_proceeds"] = money(a.gross[k])
+        o["gross_proceeds"] = money(gross(asset: i))
         o["cooling_haircut"] = .number((a.coolingHaircut * 10_000).rounded() / 10_000)
-        o["sale"] = .string(a.sale[k].rawValue)
+        o["sale"] = .string(sale(asset: i).rawValue)
         o["fire_sale_value"] = money(a.fireProceeds[k])
         o["going_concern_value"] = money(a.goingConcern[k])
       }

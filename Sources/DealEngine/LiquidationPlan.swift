@@ -21,21 +21,21 @@ public struct LiquidationPlan: Sendable {
     public var liens: [(facility: Int, lien: Int)]
     public var units: Double = 0
     /// GPU, by the month the sale starts after (`[s - 1]`, s = 1 ... months):
-    /// net proceeds discounted to that month (the better sale), the fire
-    /// sale's and the going-concern sale's (0 with no lease in force), which
-    /// one it is, the gross proceeds and the market value then.
-    public var proceeds: [Double] = []
+    /// the fire sale's net proceeds discounted to that month, its gross
+    /// proceeds and the months it takes (a block sale is quicker than the
+    /// market's pace); the going-concern sale's value (0 with no lease in
+    /// force; the liquidation takes the better of the two, unless the
+    /// path's tenant has defaulted); the market value then.
     public var fireProceeds: [Double] = []
-    public var goingConcern: [Double] = []
-    public var sale: [Sale] = []
     public var gross: [Double] = []
-    public var marketValue: [Double] = []
-    /// GPU: months a full sale takes at the market's pace; the months the
-    /// chosen sale takes, by month (a block sale or a going concern is
-    /// quicker); the haircut for cooling and density.
-    public var saleMonths = 0
     public var stopMonth: [Int] = []
+    public var goingConcern: [Double] = []
+    public var marketValue: [Double] = []
+    /// GPU: months a full sale takes at the market's pace; the haircut for
+    /// cooling and density; the waterfall plan's index of the fleet.
+    public var saleMonths = 0
     public var coolingHaircut = 0.0
+    public var fleet = -1
     /// Crypto: coin, amount and price, and where the waterfall keeps what
     /// is left of it (`coin` in its pledged or free book).
     public var btc = false
@@ -137,6 +137,7 @@ public struct LiquidationPlan: Sendable {
           g.edges(to: l.id, .rents).first.flatMap { s.values(of: $0.from, schema: schema)?["pd"]?.number } ?? 0
         }
         fleetSales(&a, fleet: fleet, tenantPD: tenantPD, curve: marketValues[n.id] ?? [], haircut: haircut, horizon: horizon, p, rm: rm)
+        a.fleet = wp.fleets.firstIndex { $0.id == n.id } ?? -1
       case "crypto":
         a.kind = .crypto
         a.btc = v["coin"]?.text == "BTC"
@@ -194,10 +195,8 @@ public struct LiquidationPlan: Sendable {
     p.assets = assets.map { a in
       var b = a
       b.liens = a.liens.map { $0 }
-      b.proceeds = a.proceeds.map { $0 }
       b.fireProceeds = a.fireProceeds.map { $0 }
       b.goingConcern = a.goingConcern.map { $0 }
-      b.sale = a.sale.map { $0 }
       b.gross = a.gross.map { $0 }
       b.marketValue = a.marketValue.map { $0 }
       b.stopMonth = a.stopMonth.map { $0 }
@@ -263,10 +262,8 @@ public struct LiquidationPlan: Sendable {
     let carryPerUnit = (fleet.kw * fleet.pue * hoursPerMonth * fleet.powerPrice + fleet.opexPerGPU) * p.carry
     let perUnit = a.units > 0 ? 1 / a.units : 0
     let n = max(1, horizon)
-    a.proceeds = [Double](repeating: 0, count: n)
     a.fireProceeds = [Double](repeating: 0, count: n)
     a.goingConcern = [Double](repeating: 0, count: n)
-    a.sale = [Asset.Sale](repeating: .fireSale, count: n)
     a.gross = [Double](repeating: 0, count: n)
     a.marketValue = (1...n).map { value($0) }
     a.stopMonth = [Int](repeating: 0, count: n)
@@ -298,7 +295,6 @@ public struct LiquidationPlan: Sendable {
       }
       let fire = max(0, best)
       a.fireProceeds[d - 1] = fire
-      a.proceeds[d - 1] = fire
       a.gross[d - 1] = bestGross
       a.stopMonth[d - 1] = bestK
 
@@ -319,12 +315,6 @@ public struct LiquidationPlan: Sendable {
       gc += survive * value(k) * hostable * discountFactor
       gc = max(0, gc)
       a.goingConcern[d - 1] = gc
-      if gc > fire {
-        a.proceeds[d - 1] = gc
-        a.sale[d - 1] = .goingConcern
-        a.gross[d - 1] = gc
-        a.stopMonth[d - 1] = 1
-      }
     }
   }
 }

@@ -25,6 +25,8 @@ public final class LiquidationWorkspace {
   public let assetMonth: UnsafeMutableBufferPointer<Int>
   public let assetProceeds: UnsafeMutableBufferPointer<Double>
   public let assetSold: UnsafeMutableBufferPointer<Bool>
+  /// A fleet sold with its lease (else as bare GPUs).
+  public let assetGoingConcern: UnsafeMutableBufferPointer<Bool>
   // Per entity: the month it is in default (0: not), the cash it had then
   // (taken into its estate), what its estate paid, what it paid under its
   // guarantees without being in default.
@@ -52,7 +54,7 @@ public final class LiquidationWorkspace {
   let guaranteeBase: UnsafeMutableBufferPointer<Double>  // per facility: the deficiency its guarantors share
   let pool: UnsafeMutableBufferPointer<Double>  // per entity: free assets and cash
   let estate: UnsafeMutableBufferPointer<Double>  // per entity: surplus of its sold pledged assets, subsidiaries' equity
-  let assetMonths: UnsafeMutableBufferPointer<Int>  // per asset: months its sale takes
+  public let assetMonths: UnsafeMutableBufferPointer<Int>  // per asset: months its sale takes
   let poolMonths: UnsafeMutableBufferPointer<Int>  // per entity
   let estateMonths: UnsafeMutableBufferPointer<Int>  // per entity
   let failedMonth: UnsafeMutableBufferPointer<Int>  // per entity: guarantors that could not pay, and when
@@ -79,6 +81,7 @@ public final class LiquidationWorkspace {
     assetMonth = cacheLineBuffer(na, 0)
     assetProceeds = cacheLineBuffer(na, 0)
     assetSold = cacheLineBuffer(na, false)
+    assetGoingConcern = cacheLineBuffer(na, false)
     remaining = cacheLineBuffer(na, 0)
     demand = cacheLineBuffer(na, 0)
     assetMonths = cacheLineBuffer(na, 0)
@@ -103,7 +106,7 @@ public final class LiquidationWorkspace {
       claim, fromCollateral, fromGuarantors, fromUnsecured, repaidAtSale, owed, guaranteeBase, assetProceeds, remaining, demand, want,
       entityCash, estatePaid, guaranteePaid, pool, estate, totals,
     ] { b.deallocate() }
-    for b in [inDefault, assetSold] { b.deallocate() }
+    for b in [inDefault, assetSold, assetGoingConcern] { b.deallocate() }
     for b in [defaultMonth, months, performingMonth, assetMonth, assetMonths, entityMonth, poolMonths, estateMonths, failedMonth] {
       b.deallocate()
     }
@@ -137,6 +140,7 @@ public final class LiquidationWorkspace {
     assetMonth.update(repeating: 0)
     assetProceeds.update(repeating: 0)
     assetSold.update(repeating: false)
+    assetGoingConcern.update(repeating: false)
     remaining.update(repeating: 0)
     demand.update(repeating: 0)
     assetMonths.update(repeating: 0)
