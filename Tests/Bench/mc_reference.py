@@ -2,8 +2,10 @@
 """A vectorised numpy implementation of `shock mc` on the reference deal
 (Tests/Bench/mc-reference.dsh), written from the model as the README
 describes it: the four correlated monthly factors with their stress regime,
-tenant defaults, the monthly waterfall of one floating-rate level loan, and
-the fire sale of the fleet and the coins after a default.
+tenant defaults, the structural waterfall of one floating-rate level loan
+(the SPV's own cash, which it passes up to its sponsor every month it has
+paid; a guarantor paying calls from its own $2m until it cannot, then in
+default), and the fire sale of the fleet and the coins after a default.
 
 It checks that dealsh agrees on the probability of default and the expected
 loss within Monte Carlo error, and prints the speed of both.
@@ -70,6 +72,9 @@ def reference(paths, curve, seed=1):
     lease_lost = np.maximum(1, np.ceil(np.log(u) / math.log(1 - h)))
 
     balance = np.zeros(n)
+    co_cash = np.zeros(n)  # the SPV's account (may go negative: costs are never dropped)
+    hold_cash = np.full(n, 2e6)  # the guarantor's
+    hold_default = np.zeros(n, dtype=bool)
     defaulted = np.zeros(n, dtype=bool)
     default_month = np.zeros(n, dtype=int)
     claim = np.zeros(n)
@@ -97,7 +102,7 @@ def reference(paths, curve, seed=1):
         contracted = (m <= lease_term) & (m < lease_lost)
         revenue = np.where(contracted, capacity * rate_contract * np.maximum(u_m, take_or_pay),
                            capacity * u_m * spot * spot_factor)
-        cash = np.maximum(0, revenue - opex)
+        co_cash += revenue - opex
 
         # The loan: drawn in month 1, level payments re-priced on the floating rate.
         if m == 1:
@@ -110,13 +115,30 @@ def reference(paths, curve, seed=1):
             interest = balance * r
             principal = balance if m == term else np.clip(pmt - interest, 0, balance)
             due = interest + principal
-            fails = live & (cash < due - 0.005)
-            claim[fails] = balance[fails]
+            # The SPV pays from its cash, then calls the guarantor, which
+            # pays from its own until it cannot (then it is in default and
+            # pays no more calls).
+            own = np.where(live, np.minimum(np.maximum(0, co_cash), due), 0)
+            co_cash -= own
+            call = np.where(live, due - own, 0)
+            called = live & (call > 0.005)
+            can = called & ~hold_default
+            from_hold = np.where(can, np.minimum(np.maximum(0, hold_cash), call), 0)
+            hold_cash -= from_hold
+            short = called & (from_hold < call - 0.005)
+            hold_default |= can & short
+            paid = own + from_hold
+            fails = live & short
+            # The claim: the balance and the interest due, less what was paid.
+            claim[fails] = balance[fails] + interest[fails] - paid[fails]
             default_month[fails] = m
             btc_at_default[fails] = np.exp(log_btc[fails])
             defaulted |= fails
             pays = live & ~fails
             balance[pays] -= principal[pays]
+        # What the SPV keeps goes up to its sponsor, unless it is in default.
+        up = ~defaulted & (co_cash > 0.005)
+        co_cash[up] = 0.0
 
     # The fire sale after a default in month d (LiquidationParameters defaults).
     depth, impact, cooling_max, carry, workout, discount, slippage = 2000.0, 0.20, 0.30, 0.50, 0.05, 0.12, 0.005
@@ -167,8 +189,8 @@ def main():
     print(f"{'ok  ' if pd_ok else 'MISS'} Monte Carlo reference (numpy), PD         dealsh {pd_d:.4f}  numpy {pd_r:.4f}  (4 s.e. = {4 * se_pd:.4f})")
     print(f"{'ok  ' if el_ok else 'MISS'} Monte Carlo reference (numpy), EL         dealsh ${el_d:,.0f}  numpy ${el_r:,.0f}  (4 s.e. = ${4 * se_el:,.0f})")
     ratio = t_numpy / t_dealsh
-    print(f"{'ok  ' if ratio >= 2 else 'MISS'} Monte Carlo speed, {paths:,} paths x {MONTHS} months   dealsh {t_dealsh:.2f} s ({pm / t_dealsh:.1f} M path-months/s), "
-          f"numpy {t_numpy:.2f} s ({pm / t_numpy:.1f} M/s): {ratio:.1f}x   target >= 2x (aim 3x)")
+    print(f"{'ok  ' if ratio >= 3 else 'MISS'} Monte Carlo speed, {paths:,} paths x {MONTHS} months   dealsh {t_dealsh:.2f} s ({pm / t_dealsh:.1f} M path-months/s), "
+          f"numpy {t_numpy:.2f} s ({pm / t_numpy:.1f} M/s): {ratio:.1f}x   target >= 3x")
     return 0 if pd_ok and el_ok else 1
 
 
