@@ -75,10 +75,15 @@ enum MonteCarloCommand {
       text: text(run, threads: threads, seconds: seconds, terminal: ctx.terminal), json: json,
       csv: {
         // The facilities' table, plain numbers, from the JSON the run gave.
-        let header = ["facility", "coupon", "spread", "pd", "expected_loss_usd", "expected_loss_rate", "loss_q95_usd", "loss_q99_usd", "fair_spread"]
+        let header = [
+          "facility", "coupon", "spread", "pd", "expected_loss_usd", "expected_loss_rate", "loss_q95_usd", "loss_q99_usd", "fair_spread",
+          "spread_to_price",
+        ]
         return (header, run.facilities.map { f -> [String] in
           let o = json["facilities"]?[f.id]
-          return [f.id] + ["coupon", "spread", "pd", "expected_loss", "expected_loss_rate", "loss_q95", "loss_q99", "fair_spread"].map {
+          return [f.id] + [
+            "coupon", "spread", "pd", "expected_loss", "expected_loss_rate", "loss_q95", "loss_q99", "fair_spread", "spread_to_price",
+          ].map {
             o?[$0]?.numberValue.map { CSV.number($0, decimals: 6) } ?? ""
           }
         })
@@ -111,7 +116,8 @@ enum MonteCarloCommand {
         for b in run.histogram {
           let d = b.to - b.from < 0.01 ? 3 : 2  // enough decimals to tell narrow bins apart
           let label = Format.pad(Format.grouped(b.from, decimals: d) + "x – " + Format.grouped(b.to, decimals: d) + "x", 19, right: true)
-          let bar = String(repeating: "█", count: Int((Double(b.paths) / Double(most) * Double(barWidth)).rounded()))
+          var bar = String(repeating: "█", count: Int((Double(b.paths) / Double(most) * Double(barWidth)).rounded()))
+          if bar.isEmpty, b.paths > 0 { bar = "▏" }  // a bin with paths always shows
           let colored = terminal.color && b.to <= 1 ? "\u{1B}[31m" + bar + "\u{1B}[0m" : bar
           lines.append("\(label) \(colored) \(Format.grouped(Double(b.paths), decimals: 0))")
         }
@@ -121,19 +127,20 @@ enum MonteCarloCommand {
     }
     lines.append("")
     var t = TextTable(
-      ["FACILITY", "COUPON", "SPREAD", "PD", "EXPECTED_LOSS_USD", "EL/AMOUNT", "LOSS_Q95_USD", "LOSS_Q99_USD", "FAIR_SPREAD", ""],
-      aligns: [.left] + Array(repeating: .right, count: 8) + [.left])
+      ["FACILITY", "COUPON", "SPREAD", "PD", "EXPECTED_LOSS_USD", "EL/AMOUNT", "LOSS_Q95_USD", "LOSS_Q99_USD", "FAIR_SPREAD", "SPREAD_TO_PRICE", ""],
+      aligns: [.left] + Array(repeating: .right, count: 9) + [.left])
     for r in run.facilities {
       t.add([
         r.id, Format.percent(r.coupon), Format.percent(r.spread), Format.percent(r.pd, maxDecimals: 1),
         Format.grouped(r.expectedLoss, decimals: 0), Format.percent(r.expectedLossRate, maxDecimals: 2), Format.grouped(r.lossQ95, decimals: 0),
         Format.grouped(r.lossQ99, decimals: 0), r.fairSpread.isFinite ? Format.percent(r.fairSpread, maxDecimals: 2) : "∞",
-        r.underpriced ? "◀ underpriced" : "",
+        r.spreadToPrice.map { Format.percent($0, maxDecimals: 2) } ?? "—", r.underpriced ? "◀ underpriced" : "",
       ])
     }
     lines.append(t.render())
-    lines.append("fair spread = expected loss ÷ expected balance-years outstanding: the annual spread that pays for the")
-    lines.append("expected loss; spread = coupon − the \(Format.percent(Rates.base)) base rate; ◀ underpriced: spread below fair spread")
+    lines.append("spread = coupon − the \(Format.percent(Rates.base)) base rate; spread to price: the spread at which the expected receipts")
+    lines.append("(interest, principal, shares on conversion, recoveries), discounted at the base rate, equal the amount lent;")
+    lines.append("fair spread = expected loss ÷ expected balance-years; ◀ underpriced: spread below spread to price")
     if terminal.interactive {
       lines.append(
         "\(Format.grouped(n * Double(run.months), decimals: 0)) path-months in \(Format.plain(seconds, maxDecimals: 2)) s on \(threads) thread\(threads == 1 ? "" : "s")")

@@ -8,7 +8,7 @@ public struct WaterfallPlugin: DealPlugin {
   public init() {}
   public var name: String { "waterfall" }
   public var version: String { "0.1.0" }
-  public var commands: [CommandSpec] { [waterfall] }
+  public var commands: [CommandSpec] { [waterfall, SizeCommand.spec] }
 
   static let months = Option.integer("months", "N", NumberSpec(.months, min: 0, max: 1200), help: "months to run (default: the horizon)")
   static let scenario = Option.text(

@@ -109,7 +109,11 @@ enum WaterfallReport {
       let fac = plan.facilities[i]
       var status = f.defaultMonth.map { "defaulted month \($0)" } ?? (f.balanceEnd > 0.5 ? "outstanding at horizon" : "repaid")
       if f.converted { status = "converted" }
-      if f.refinancingNeed > 0 { status += ", refinancing need \(Format.money(f.refinancingNeed))" }
+      if f.refinanced {
+        status += ", refinanced \(Format.money(f.refinancingNeed)) at maturity"
+      } else if f.refinancingNeed > 0 {
+        status += ", refinancing need \(Format.money(f.refinancingNeed))"
+      }
       ft.add([
         f.id, String(fac.rank), Format.grouped(f.interestPaid, decimals: 0), Format.grouped(f.principalPaid, decimals: 0),
         Format.grouped(f.balanceEnd, decimals: 0), Format.grouped(f.loss, decimals: 0),

@@ -96,7 +96,7 @@ func bigScript() -> [String] {
 
 let dealsh = CommandLine.arguments.dropFirst().first ?? ".build/release/dealsh"
 /// DEALSH_BENCH=session,mc,...: only these sections (startup, mc, session,
-/// depreciate, waterfall, liquidate); all by default.
+/// depreciate, waterfall, liquidate, size); all by default.
 let only = ProcessInfo.processInfo.environment["DEALSH_BENCH"].map { Set($0.split(separator: ",").map(String.init)) }
 func section(_ name: String) -> Bool { only?.contains(name) ?? true }
 print("dealsh benchmarks (\(ProcessInfo.processInfo.activeProcessorCount) cores)")
@@ -288,5 +288,30 @@ if section("liquidate") {
     each.append("\(name) \(String(format: "%.2f", m))")
   }
   report("liquidate on each example (fresh analysis)", String(format: "%.2f ms worst median", worst), target: "≤ 5 ms", ok: worst <= 5)
+  print("     (" + each.joined(separator: " ms, ") + " ms)")
+}
+
+// 8. size on each example deal (a waterfall run per step of the search).
+if section("size") {
+  var worst = 0.0
+  var each: [String] = []
+  for (name, args) in [
+    ("neocloud-abl", "size ddtl target_dscr=1.25x"), ("miner-double-leverage", "size gpuloan target_dscr=1.2x"),
+    ("datacenter-project-finance", "size senior target_dscr=1.35x"),
+  ] {
+    let s = quietShell()
+    guard s.execute("open Sessions/\(name).deal") == .ok else { fatalError("size bench: cannot open Sessions/\(name).deal") }
+    var times: [Double] = []
+    for _ in 0..<9 {
+      s.clearDerivedData()
+      let t0 = now()
+      _ = try? s.runCommand(args + " --json")
+      times.append((now() - t0) * 1000)
+    }
+    let m = median(times)
+    worst = max(worst, m)
+    each.append("\(name) \(String(format: "%.1f", m))")
+  }
+  report("size on each example (fresh analysis)", String(format: "%.1f ms worst median", worst), target: "≤ 50 ms", ok: worst <= 50)
   print("     (" + each.joined(separator: " ms, ") + " ms)")
 }

@@ -321,6 +321,15 @@ public struct Schema: Sendable {
         help: "convertible: share price at which it converts"),
       AttributeSpec(
         "share_price", .number(NumberSpec(.usdPerUnit)), help: "convertible: the issuer's share price"),
+      AttributeSpec(
+        "share_beta", .number(NumberSpec(.plain, min: 0, max: 10)), default: n(1.5),
+        help: "convertible: the share's log-return per unit of bitcoin's (the miner as a levered bet on bitcoin)"),
+      AttributeSpec(
+        "refi_term", .number(NumberSpec(.months, min: 1, max: 600, integer: true)),
+        help: "months a balance unpaid at maturity is refinanced for (no refinancing without it)"),
+      AttributeSpec("refi_spread", annual, default: n(0), help: "spread over the base rate of the refinancing"),
+      AttributeSpec("refi_max_ltv", fraction, help: "refinancing only if the balance is at most this share of the collateral"),
+      AttributeSpec("refi_min_dscr", ratio, help: "refinancing only if trailing CFADS covers its debt service this many times"),
     ]
     s.edgeAttributes[.pledgedTo] = [
       AttributeSpec(

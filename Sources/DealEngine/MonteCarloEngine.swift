@@ -17,6 +17,12 @@ public struct MonteCarloRun: Sendable {
   public var facilityDefaults: [Int]
   /// Balance-years at risk while performing, summed over paths.
   public var exposureYears: [Double]
+  /// Pricing, summed over paths and discounted at the base rate: what the
+  /// lender received besides interest (principal while performing, shares
+  /// on conversion, a balance at the horizon at par, part-paid interest,
+  /// recoveries), and the balances a month's interest was paid on.
+  public var pvReceived: [Double] = []
+  public var pvBalance: [Double] = []
   public var stressMonths = 0
   public var cancelled = false
 }
@@ -57,13 +63,16 @@ public enum MonteCarloEngine {
     let done = min(paths, next * blockSize)
     var run = MonteCarloRun(
       paths: done, months: months, minDSCR: Array(out.minD[0..<done]), losses: Array(out.loss[0..<(done * nf)]),
-      facilityDefaults: [Int](repeating: 0, count: nf), exposureYears: [Double](repeating: 0, count: nf))
+      facilityDefaults: [Int](repeating: 0, count: nf), exposureYears: [Double](repeating: 0, count: nf),
+      pvReceived: [Double](repeating: 0, count: nf), pvBalance: [Double](repeating: 0, count: nf))
     for b in 0..<next {
       run.defaults += out.blockDefaults[b]
       run.stressMonths += out.blockStress[b]
       for f in 0..<nf {
         run.facilityDefaults[f] += out.blockFacilityDefaults[b * nf + f]
         run.exposureYears[f] += out.blockExposure[b * nf + f]
+        run.pvReceived[f] += out.blockReceived[b * nf + f]
+        run.pvBalance[f] += out.blockBalance[b * nf + f]
       }
     }
     run.cancelled = next < job.blocks
@@ -88,7 +97,7 @@ public enum MonteCarloEngine {
   /// is claimed once, by an atomic counter) and the caller reads them only
   /// after every thread is done.
   final class Output: @unchecked Sendable {
-    let minD, loss, blockExposure: UnsafeMutableBufferPointer<Double>
+    let minD, loss, blockExposure, blockReceived, blockBalance: UnsafeMutableBufferPointer<Double>
     let blockDefaults, blockStress, blockFacilityDefaults: UnsafeMutableBufferPointer<Int>
     let claimed = Atomic<Int>(0), finished = Atomic<Int>(0), stop = Atomic<Bool>(false)
 
@@ -96,16 +105,18 @@ public enum MonteCarloEngine {
       minD = .allocate(capacity: max(1, paths))
       loss = .allocate(capacity: max(1, paths * nf))
       blockExposure = .allocate(capacity: max(1, blocks * nf))
+      blockReceived = .allocate(capacity: max(1, blocks * nf))
+      blockBalance = .allocate(capacity: max(1, blocks * nf))
       blockDefaults = .allocate(capacity: max(1, blocks))
       blockStress = .allocate(capacity: max(1, blocks))
       blockFacilityDefaults = .allocate(capacity: max(1, blocks * nf))
       minD.initialize(repeating: .nan)
-      for b in [loss, blockExposure] { b.initialize(repeating: 0) }
+      for b in [loss, blockExposure, blockReceived, blockBalance] { b.initialize(repeating: 0) }
       for b in [blockDefaults, blockStress, blockFacilityDefaults] { b.initialize(repeating: 0) }
     }
 
     deinit {
-      for b in [minD, loss, blockExposure] { b.deallocate() }
+      for b in [minD, loss, blockExposure, blockReceived, blockBalance] { b.deallocate() }
       for b in [blockDefaults, blockStress, blockFacilityDefaults] { b.deallocate() }
     }
   }
@@ -163,6 +174,7 @@ public enum MonteCarloEngine {
     // memory: one allocation per block, none per path.
     var stressMonths = 0, defaults = 0
     var exposure = [Double](repeating: 0, count: nf), facilityDefaults = [Int](repeating: 0, count: nf)
+    var received = [Double](repeating: 0, count: nf), balances = [Double](repeating: 0, count: nf)
     var input: LiquidationInput? = nil
     defer {
       out.blockStress[b] = stressMonths
@@ -170,6 +182,8 @@ public enum MonteCarloEngine {
       for f in 0..<nf {
         out.blockExposure[b * nf + f] = exposure[f]
         out.blockFacilityDefaults[b * nf + f] = facilityDefaults[f]
+        out.blockReceived[b * nf + f] = received[f]
+        out.blockBalance[b * nf + f] = balances[f]
       }
     }
     for path in (b * blockSize)..<min(job.paths, (b + 1) * blockSize) {
@@ -178,7 +192,11 @@ public enum MonteCarloEngine {
       // The run's state itself: nothing to allocate for a result.
       let r = WaterfallEngine.simulate(w.plan, scenario, detail: false, history: false, paths: p, block: w.arena, capacity: w.arenaBytes)
       out.minD[path] = r.minDSCR ?? .nan
-      for f in 0..<nf { exposure[f] += r.exposure[f] }
+      for f in 0..<nf {
+        exposure[f] += r.exposure[f]
+        received[f] += r.pvPrincipal[f] + r.pvOther[f]
+        balances[f] += r.pvBalance[f]
+      }
       guard r.defaultMonth != nil else { continue }
       defaults += 1
       if input == nil {
@@ -189,6 +207,7 @@ public enum MonteCarloEngine {
       for k in 0..<w.ws.chainCount {
         let f = w.ws.chainBuffer[k]
         out.loss[path * nf + f] = max(0, w.ws.claim[f] - w.ws.recovered(f))
+        received[f] += w.ws.recovered(f) * r.t.discount[min(max(w.ws.defaultMonth[f], 0), months)]
         facilityDefaults[f] += 1
       }
     }

@@ -1,4 +1,5 @@
 import DealCore
+import Foundation
 
 /// What `shock mc` reports (SPEC §5): the probability of default, the
 /// distribution of min DSCR, and per facility its default probability,
@@ -19,8 +20,16 @@ public struct MonteCarloSummary: Sendable {
     /// Expected loss ÷ expected balance-years outstanding (∞ when a loss
     /// comes with no exposure).
     public var fairSpread: Double
-    /// Whether the spread paid is below the fair spread.
-    public var underpriced: Bool { fairSpread > spread + 1e-12 }
+    /// The spread over the base rate at which the expected receipts,
+    /// discounted at the base rate, equal the amount lent (SPEC §5.2); nil
+    /// when no interest month was paid on any path.
+    public var spreadToPrice: Double? = nil
+    /// Whether the spread paid is below the spread to price (like with
+    /// like: both over the base rate), else below the fair spread.
+    public var underpriced: Bool {
+      if let s = spreadToPrice { return s > spread + 1e-9 }
+      return fairSpread > spread + 1e-12
+    }
   }
 
   public struct Bin: Sendable {
@@ -84,6 +93,13 @@ public struct MonteCarloSummary: Sendable {
           lossQ95: MonteCarloQuantile.of(losses, 0.95, zeros: zeros) ?? 0,
           lossQ99: MonteCarloQuantile.of(losses, 0.99, zeros: zeros) ?? 0,
           fairSpread: exposure > 0 ? el / exposure : (el > 0 ? .infinity : 0)))
+      // Expected receipts = (base + s) / 12 × E[balances paid interest on]
+      // + E[everything else], discounted at the base rate, = the amount
+      // drawn (at the start of its draw month).
+      if run.pvBalance.count == nf, run.pvBalance[f] / n > 0.005 {
+        let lent = fac.amount * Foundation.pow(1 + Rates.base / 12, -Double(fac.drawMonth - 1))
+        facilities[f].spreadToPrice = 12 * (lent - run.pvReceived[f] / n) / (run.pvBalance[f] / n) - Rates.base
+      }
     }
     stressShare = Double(run.stressMonths) / (n * Double(max(1, run.months)))
     // A histogram of min DSCR between its 1st and 99th percentiles.
@@ -91,6 +107,12 @@ public struct MonteCarloSummary: Sendable {
     if let lo = MonteCarloQuantile.of(minDSCR, 0.01), let hi = MonteCarloQuantile.of(minDSCR, 0.99), hi > lo {
       let bins = 12, width = (hi - lo) / Double(bins)
       histogram = (0..<bins).map { Bin(from: lo + Double($0) * width, to: lo + Double($0 + 1) * width, paths: 0) }
+      // The end bins hold the paths beyond the 1st and 99th percentiles:
+      // their labels run to the lowest and highest path.
+      if let first = minDSCR.first, let last = minDSCR.last {
+        histogram[0].from = min(histogram[0].from, first)
+        histogram[bins - 1].to = max(histogram[bins - 1].to, last)
+      }
       for x in minDSCR {
         let b = min(bins - 1, max(0, Int((x - lo) / width)))
         histogram[b].paths += 1
@@ -108,6 +130,7 @@ public struct MonteCarloSummary: Sendable {
       fs[r.id] = [
         "expected_loss": r2(r.expectedLoss), "loss_q95": r2(r.lossQ95), "loss_q99": r2(r.lossQ99), "fair_spread": r4(r.fairSpread),
         "coupon": r4(r.coupon), "spread": r4(r.spread), "pd": r4(r.pd), "expected_loss_rate": r4(r.expectedLossRate),
+        "spread_to_price": r.spreadToPrice.map { r4($0) } ?? .null,
       ]
     }
     return [

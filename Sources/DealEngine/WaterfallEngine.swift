@@ -97,6 +97,7 @@ extension WaterfallRun {
       r.cancelled = cancelled[f]
       r.cancelledMonth = cancelled[f] ? defaultAt[f] : nil
       r.converted = converted[f]
+      r.refinanced = refinanced[f]
       r.refinancingNeed = refinancing[f]
       r.coinsSold = coinsSold[f]
       r.guarantorPaid = guarantorPaid[f]

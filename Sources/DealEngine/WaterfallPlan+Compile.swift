@@ -74,6 +74,11 @@ extension WaterfallPlan {
         dsraMonths: Int(num(v, "dsra_months") ?? 0), targetDSCR: num(v, "target_dscr"),
         marginLTV: num(v, "margin_ltv"), conversionPrice: num(v, "conversion_price"), sharePrice: num(v, "share_price"))
       f.obligor = eIndex[structure.obligor[n.id] ?? ""] ?? 0
+      f.shareBeta = num(v, "share_beta") ?? 1.5
+      f.refiTerm = num(v, "refi_term").map { Int($0) }
+      f.refiSpread = num(v, "refi_spread") ?? 0
+      f.refiMaxLTV = num(v, "refi_max_ltv")
+      f.refiMinDSCR = num(v, "refi_min_dscr")
       facilities.append(f)
     }
     facilities.sort { ($0.obligor, $0.rank, $0.id) < ($1.obligor, $1.rank, $1.id) }

@@ -1,4 +1,5 @@
 import DealCore
+import Foundation
 
 /// The plan's flat tables in memory of their own, for the monthly loop:
 /// reading them through raw buffers costs no reference counting and no
@@ -23,6 +24,9 @@ final class PlanTables: @unchecked Sendable {
     let pledgedBTC, freeBTC: UnsafeBufferPointer<Bool>
     let pledgedPrice, freePrice, pledgedAmount, freeAmount: UnsafeBufferPointer<Double>
     let months: Int
+    /// Discount factors at the base rate, `[m]` for the end of month m
+    /// (m = 0 ... months): what pricing discounts receipts with.
+    let discount: UnsafeBufferPointer<Double>
   }
 
   let view: View
@@ -45,7 +49,8 @@ final class PlanTables: @unchecked Sendable {
       lienStart: copy(p.lienStart), lienFacility: copy(p.lienFacility), fleetCount: p.fleets.count, pledgedStart: copy(p.pledged.start),
       freeStart: copy(p.free.start), pledgedBTC: copy(p.pledged.btc), freeBTC: copy(p.free.btc),
       pledgedPrice: copy(p.pledged.price), freePrice: copy(p.free.price), pledgedAmount: copy(p.pledged.amount),
-      freeAmount: copy(p.free.amount), months: p.months)
+      freeAmount: copy(p.free.amount), months: p.months,
+      discount: copy((0...max(0, p.months)).map { Foundation.pow(1 + Rates.base / 12, -Double($0)) }))
     release = frees
     facilityIDs = p.facilities.map(\.id)
     entityIDs = p.entities.map(\.id)

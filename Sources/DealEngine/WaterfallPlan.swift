@@ -27,6 +27,14 @@ public struct FacilityPlan: Equatable, Sendable {
   public var marginLTV: Double?
   public var conversionPrice: Double?
   public var sharePrice: Double?
+  /// Convertible: the share's log-return per unit of bitcoin's.
+  public var shareBeta = 1.5
+  /// Refinancing at maturity (SPEC §5.2): term (nil: none), spread over
+  /// the base rate, and the tests it must pass.
+  public var refiTerm: Int? = nil
+  public var refiSpread = 0.0
+  public var refiMaxLTV: Double? = nil
+  public var refiMinDSCR: Double? = nil
   /// Last deal month (maturity).
   public var maturity: Int { startMonth + term - 1 }
   /// The month it is drawn in the run (a draw before the deal start counts
@@ -152,6 +160,9 @@ public struct WaterfallPlan: Sendable {
     var amort: FacilityPlan.Amortization
     var startMonth, term, maturity, drawMonth, rank, dsraMonths, obligor: Int
     var minDSCR, lockupDSCR, maxLTV, advanceRate, marginLTV, conversionPrice, sharePrice: Double?
+    var shareBeta, refiSpread: Double
+    var refiTerm: Int
+    var refiMaxLTV, refiMinDSCR: Double?
     var sculpted, guarantors, crossDefaults, pledges: Range<Int>
   }
   /// An entity's, likewise.
@@ -194,6 +205,8 @@ public struct WaterfallPlan: Sendable {
         startMonth: f.startMonth, term: f.term, maturity: f.maturity, drawMonth: f.drawMonth, rank: f.rank,
         dsraMonths: f.dsraMonths, obligor: f.obligor, minDSCR: f.minDSCR, lockupDSCR: f.lockupDSCR, maxLTV: f.maxLTV,
         advanceRate: f.advanceRate, marginLTV: f.marginLTV, conversionPrice: f.conversionPrice, sharePrice: f.sharePrice,
+        shareBeta: f.shareBeta, refiSpread: f.refiSpread, refiTerm: f.refiTerm ?? 0, refiMaxLTV: f.refiMaxLTV,
+        refiMinDSCR: f.refiMinDSCR,
         sculpted: append(&sculpted, f.sculptedPrincipal), guarantors: append(&guarantorList, f.guarantors),
         crossDefaults: append(&crossList, f.crossDefaults), pledges: append(&pledgeFleet, f.pledgedFleets))
     }
@@ -205,7 +218,7 @@ public struct WaterfallPlan: Sendable {
         guaranteed: append(&entityGuaranteed, e.guaranteed))
       for f in e.facilities {
         c.collateralTests = c.collateralTests || core[f].advanceRate != nil || core[f].marginLTV != nil
-        c.coverage = c.coverage || core[f].minDSCR != nil || core[f].lockupDSCR != nil
+        c.coverage = c.coverage || core[f].minDSCR != nil || core[f].lockupDSCR != nil || core[f].refiMinDSCR != nil
         c.sweeps = c.sweeps || core[f].sweepShare > 0
       }
       return c

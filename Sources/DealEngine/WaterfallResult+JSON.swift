@@ -15,6 +15,7 @@ extension WaterfallResult {
         "default_month": .optional(f.defaultMonth), "default_kind": .optional(f.defaultKind),
         "claim_at_default": round2(f.claimAtDefault), "collected_after_default": round2(f.collectedAfterDefault),
         "obligor": .string(f.obligor), "cancelled": .bool(f.cancelled), "cancelled_month": .optional(f.cancelledMonth), "converted": .bool(f.converted),
+        "refinanced": .bool(f.refinanced),
         "refinancing_need": round2(f.refinancingNeed), "guarantor_paid": round2(f.guarantorPaid),
         "coins_sold": .number(f.coinsSold), "balance_at_default": round2(f.balanceAtDefault),
         "reserve_at_default": round2(f.reserveAtDefault), "reserve_end": round2(f.reserveEnd),

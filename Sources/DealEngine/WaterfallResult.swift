@@ -107,7 +107,10 @@ public struct FacilityResult: Equatable, Sendable {
   public var cancelled = false
   public var cancelledMonth: Int? = nil
   public var converted = false
+  /// What was due at maturity and not paid from cash (a convertible that
+  /// did not convert, a bullet), and whether it was refinanced.
   public var refinancingNeed = 0.0
+  public var refinanced = false
   /// Coins its margin calls sold (coin units).
   public var coinsSold = 0.0
   public var guarantorPaid = 0.0

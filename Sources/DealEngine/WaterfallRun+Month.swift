@@ -42,6 +42,10 @@ extension WaterfallRun {
       }
       closeMonth()
     }
+    // A balance still outstanding at the horizon counts at par.
+    for f in 0..<nf where !defaulted[f] && !cancelled[f] && balance[f] > 0.005 {
+      pvPrincipal[f] += balance[f] * t.discount[months]
+    }
   }
 
   // MARK: 1. The month's factors
@@ -85,6 +89,7 @@ extension WaterfallRun {
   /// The monthly rate a facility pays.
   @inline(__always) func monthlyRate(_ f: Int) -> Double {
     let c = core(f)
+    if refinanced[f] { return (max(0, Rates.base + rateChange) + c.pointee.refiSpread) / 12 }
     return (c.pointee.floating ? max(0, Rates.base + rateChange) + c.pointee.spread : c.pointee.rate) / 12
   }
 
@@ -95,6 +100,7 @@ extension WaterfallRun {
       let fac = core(f)
       dueInterest[f] = 0
       duePrincipal[f] = 0
+      scheduledBalance[f] = 0
       paidNow[f] = 0
       dsNow[f] = 0
       callLeft[f] = 0
@@ -105,10 +111,11 @@ extension WaterfallRun {
         continue
       }
       if m == fac.pointee.drawMonth { balance[f] = fac.pointee.amount }
-      guard m >= fac.pointee.startMonth, m <= fac.pointee.maturity else {
+      let maturity = self.maturity[f]
+      guard m >= fac.pointee.startMonth, m <= maturity else {
         // Past its maturity a facility is repaid or accelerated: nothing
         // is due from it again (its dues are cleared this once).
-        if m > fac.pointee.maturity, !defaulted[f] { finish(f) }
+        if m > maturity, !defaulted[f] { finish(f) }
         continue
       }
       // After a default the schedule still counts in DSCR (contractual debt
@@ -120,9 +127,9 @@ extension WaterfallRun {
       let r = monthlyRate(f)
       let interest = owed * r
       let k = m - fac.pointee.startMonth + 1  // month of the term, 1-based
-      let left = fac.pointee.maturity - m + 1
+      let left = maturity - m + 1
       var principal: Double
-      switch fac.pointee.amort {
+      switch refinanced[f] ? .level : fac.pointee.amort {
       case .level:
         // While the rate stays the same, one multiplication a month; a
         // floating rate that moved re-prices the annuity on what is left.
@@ -138,7 +145,7 @@ extension WaterfallRun {
       case .bullet, .sweep: principal = 0
       case .sculpted: principal = k - 1 < fac.pointee.sculpted.count ? t.sculpted[fac.pointee.sculpted.lowerBound + k - 1] : 0
       }
-      if m == fac.pointee.maturity { principal = owed }
+      if m == maturity { principal = owed }
       principal = min(max(0, principal), owed)
       if defaulted[f] {
         // The contractual schedule: a level or straight loan keeps its
@@ -151,24 +158,32 @@ extension WaterfallRun {
         dsDue += dsNow[f]
         continue
       }
-      // A convertible converts at maturity instead of being repaid.
-      if m == fac.pointee.maturity, fac.pointee.convertible, let cp = fac.pointee.conversionPrice, let sp = fac.pointee.sharePrice {
-        if sp >= cp {
+      // A convertible converts at maturity instead of being repaid, if the
+      // share (moving with bitcoin through share_beta) is at or above the
+      // conversion price.
+      if m == maturity, !refinanced[f], fac.pointee.convertible, let cp = fac.pointee.conversionPrice, let sp0 = fac.pointee.sharePrice {
+        let sp = sp0 * Foundation.pow(max(coinBTC, 1e-12), fac.pointee.shareBeta)
+        if sp >= cp - 1e-9 {
           converted[f] = true
           principal = 0
+          // The holders take shares worth the balance × share ÷ conversion
+          // price: a receipt in kind, in the lender's flows and IRR.
+          if detail { receipts[f &* months &+ m &- 1] += balance[f] * sp / cp }
+          pvPrincipal[f] += balance[f] * sp / cp * t.discount[m]
           balance[f] = 0
         } else {
           refinancing[f] = balance[f]
           note(
-            m, f, "refinancing", breach: false,
+            m, f, "no conversion", breach: false,
             "share price \(Format.money(sp, decimals: 2)) below conversion price \(Format.money(cp, decimals: 2)): \(Format.money(balance[f])) to repay")
         }
       }
       dueInterest[f] = interest
       duePrincipal[f] = principal
+      scheduledBalance[f] = owed
       let due = interest + principal
       exposure[f] += owed / 12
-      if m < fac.pointee.maturity { lastDue[f] = due }
+      if m < maturity { lastDue[f] = due }
       dsNow[f] = due
       dsDue += due
     }
@@ -272,6 +287,7 @@ extension WaterfallRun {
   @inline(__always) func repay(_ f: Int, _ amount: Double) {
     balance[f] -= amount
     principalPaid[f] += amount
+    if !defaulted[f] { pvPrincipal[f] += amount * t.discount[m] }
     if detail {
       principalFlows[f &* months &+ m &- 1] += amount
       receipts[f &* months &+ m &- 1] += amount
@@ -319,7 +335,60 @@ extension WaterfallRun {
     let paid = min(max(0, cash[e]), due)
     cash[e] -= paid
     paidNow[f] = paid
-    if paid >= due - 0.005 { settle(f) } else { shortfall(f, e, due) }
+    if paid >= due - 0.005 {
+      settle(f)
+    } else if m == maturity[f], core(f).pointee.refiTerm > 0, !refinanced[f], refinance(f, e, paid: paid) {
+      let rest = dueInterest[f] + duePrincipal[f]
+      if paid >= rest - 0.005 { settle(f) } else { shortfall(f, e, rest) }
+    } else {
+      shortfall(f, e, due)
+    }
+  }
+
+  /// A balance the obligor's cash cannot pay at maturity is refinanced
+  /// (SPEC §5.2) when the tests hold: the balance to refinance over its
+  /// collateral's value at most `refi_max_ltv`; the obligor's CFADS of the
+  /// last twelve months (annualised if it has been drawn for less) at least
+  /// `refi_min_dscr` times a year of the new loan's debt service (a level loan over `refi_term` months at the base
+  /// rate plus `refi_spread`). The principal the cash does not cover is
+  /// then due over the new term; the interest of the month is still due now.
+  @inline(never) func refinance(_ f: Int, _ e: Int, paid: Double) -> Bool {
+    let fac = core(f).pointee
+    let amount = min(duePrincipal[f], dueInterest[f] + duePrincipal[f] - paid)
+    guard amount > 0.005 else { return false }
+    if let maxLTV = fac.refiMaxLTV {
+      let value = collateralValue(f).value
+      guard value > 0.005, amount / value <= maxLTV + 1e-12 else {
+        note(
+          m, f, "no refinancing", breach: false,
+          "\(Format.money(amount)) is LTV \(Self.ltvText(amount, value, decimals: 1)) of its collateral, above \(Format.percent(maxLTV))")
+        return false
+      }
+    }
+    let r = (max(0, Rates.base + rateChange) + fac.refiSpread) / 12
+    let n = Double(fac.refiTerm)
+    let payment = r > 0 ? amount * r / (1 - Foundation.pow(1 + r, -n)) : amount / n
+    if let minDSCR = fac.refiMinDSCR {
+      // The trailing sum runs to last month: a year of it, or what there
+      // is since the draw, annualised.
+      let counted = min(12, m - fac.drawMonth)
+      let cover = counted > 0 ? cf12[f] * 12 / Double(counted) / (12 * payment) : 0
+      guard cover >= minDSCR - 1e-9 else {
+        note(
+          m, f, "no refinancing", breach: false,
+          "the last year's CFADS covers the new debt service \(Format.plain(cover, maxDecimals: 2))x, below \(Format.plain(minDSCR, maxDecimals: 2))x")
+        return false
+      }
+    }
+    duePrincipal[f] -= amount
+    refinanced[f] = true
+    maturity[f] = m + fac.refiTerm
+    annuity[f] = 0
+    refinancing[f] = max(refinancing[f], amount)
+    note(
+      m, f, "refinanced", breach: false,
+      "\(Format.money(amount)) unpaid at maturity refinanced for \(fac.refiTerm) months at base + \(Format.percent(fac.refiSpread, maxDecimals: 2))")
+    return true
   }
 
   /// What the obligor's cash did not pay: from the facility's reserve, then
@@ -349,6 +418,7 @@ extension WaterfallRun {
   /// The month's scheduled payment is made in full.
   @inline(__always) func settle(_ f: Int) {
     settled[f] = true
+    if scheduledBalance[f] > 0.005 { pvBalance[f] += scheduledBalance[f] * t.discount[m] }
     pay(f, from: core(f).pointee.obligor, interest: dueInterest[f], principal: duePrincipal[f], kind: .principal)
     // A convertible that converted owes nothing more: its reserve is free.
     if balance[f] <= 0.005, reserve[f] > 0 { releaseReserve(f) }
@@ -422,7 +492,7 @@ extension WaterfallRun {
   /// or after the facility's final month.
   @inline(__always) func topUpReserve(_ f: Int, _ e: Int) {
     let fac = core(f)
-    guard fac.pointee.dsraMonths > 0, settled[f], !defaulted[f], m < fac.pointee.maturity, balance[f] > 0.005 else { return }
+    guard fac.pointee.dsraMonths > 0, settled[f], !defaulted[f], m < maturity[f], balance[f] > 0.005 else { return }
     let target = Double(fac.pointee.dsraMonths) * (dueInterest[f] + duePrincipal[f])
     let top = min(max(0, cash[e]), max(0, target - reserve[f]))
     guard top > 0 else { return }
@@ -479,6 +549,7 @@ extension WaterfallRun {
       unpaidInterest[f] = 0
     } else {
       let paid = paidNow[f], credited = min(paid, dueInterest[f])
+      pvOther[f] += credited * t.discount[m]
       pay(f, from: core(f).pointee.obligor, interest: credited, principal: paid - credited, kind: .principal)
       unpaidInterest[f] = dueInterest[f] - credited
       callLeft[f] = 0
@@ -567,7 +638,7 @@ m, f, "borrowing base", "balance above \(Format.percent(adv)) of collateral; \(F
         }
       }
       let range = t.pledgedStart[f]..<t.pledgedStart[f + 1]
-      if let margin = fac.pointee.marginLTV, !range.isEmpty, balance[f] > 0.005, value <= 0 || balance[f] / value > margin {
+      if let margin = fac.pointee.marginLTV, !range.isEmpty, balance[f] > 0.005, value <= 0 || balance[f] > margin * value + 0.5 {
         // Sell pledged coins to bring LTV back to the margin level.
         let need = (balance[f] - margin * value) / (1 - margin)
         if value > 0, need <= coinValue + 0.005 {
@@ -631,7 +702,7 @@ m, f, "margin call", breach: false, "coins sold to repay \(Format.money(need))")
       // reports its ratios).
       guard !cancelled[f], m >= fac.pointee.drawMonth, detail || !defaulted[f] else { continue }
       let cumulative = cumulativeNow[f]
-      guard detail || fac.pointee.minDSCR != nil || fac.pointee.lockupDSCR != nil else { continue }
+      guard detail || fac.pointee.minDSCR != nil || fac.pointee.lockupDSCR != nil || fac.pointee.refiMinDSCR != nil else { continue }
       dsHistory[f &* months &+ m &- 1] = cumulative
       cf12[f] += available[e]
       ds12[f] += cumulative

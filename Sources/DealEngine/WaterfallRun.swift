@@ -64,6 +64,12 @@ struct WaterfallRun {
   let interestPaid, principalPaid, refinancing, coinsSold, guarantorPaid: UnsafeMutableBufferPointer<Double>
   let balanceAtDefault, reserveAtDefault, balanceAtDealDefault, reserveAtDealDefault, exposure: UnsafeMutableBufferPointer<Double>
   let annuity, annuityRate, shadow, lastDue: UnsafeMutableBufferPointer<Double>
+  /// Pricing (SPEC §5.2 `spread_to_price`), discounted at the base rate:
+  /// principal received while performing (and the value of shares on
+  /// conversion, a balance left at the horizon at par), the balances on
+  /// which a month's interest was paid in full, interest paid in part in
+  /// the default month; the balance a month's interest is on.
+  let pvPrincipal, pvBalance, pvOther, scheduledBalance: UnsafeMutableBufferPointer<Double>
   /// This month: interest and principal due, what was paid towards them,
   /// the contractual debt service (for DSCR), what is still called on
   /// guarantors, interest received.
@@ -78,6 +84,10 @@ struct WaterfallRun {
   /// Past its maturity (or cancelled): the monthly loop skips it.
   let finished: UnsafeMutableBufferPointer<Bool>
   let defaultAt, callNext: UnsafeMutableBufferPointer<Int>
+  /// Its maturity in this run (a refinancing moves it), and whether it was
+  /// refinanced (then a level loan at the base rate plus `refi_spread`).
+  let maturity: UnsafeMutableBufferPointer<Int>
+  let refinanced: UnsafeMutableBufferPointer<Bool>
   /// The default order (facility indices, `defaults` of them), and a queue
   /// for spreading a default along cross-defaults.
   let order, queue: UnsafeMutableBufferPointer<Int>
@@ -224,6 +234,7 @@ struct WaterfallRun {
     balanceAtDefault = a.take(nf, 0.0); reserveAtDefault = a.take(nf, 0.0)
     balanceAtDealDefault = a.take(nf, 0.0); reserveAtDealDefault = a.take(nf, 0.0); exposure = a.take(nf, 0.0)
     annuity = a.take(nf, 0.0); annuityRate = a.take(nf, 0.0); shadow = a.take(nf, -1.0, filled: true); lastDue = a.take(nf, 0.0)
+    pvPrincipal = a.take(nf, 0.0); pvBalance = a.take(nf, 0.0); pvOther = a.take(nf, 0.0); scheduledBalance = a.take(nf, 0.0)
     dueInterest = a.take(nf, 0.0); duePrincipal = a.take(nf, 0.0); paidNow = a.take(nf, 0.0)
     dsNow = a.take(nf, 0.0); callLeft = a.take(nf, 0.0); interestNow = a.take(nf, 0.0)
     cf12 = a.take(nf, 0.0); ds12 = a.take(nf, 0.0); cumulativeNow = a.take(nf, 0.0)
@@ -231,6 +242,7 @@ struct WaterfallRun {
     breached = a.take(nf, false); ltvBreached = a.take(nf, false); lockedUp = a.take(nf, false); settled = a.take(nf, false)
     finished = a.take(nf, false)
     defaultAt = a.take(nf, 0); callNext = a.take(nf, 0)
+    maturity = a.take(nf, 0); refinanced = a.take(nf, false)
     order = a.take(nf, 0); queue = a.take(nf, 0)
     // Receipts and principal by month only for a detail run (its flows,
     // IRR and WAL); a Monte Carlo path needs neither.
@@ -267,7 +279,10 @@ struct WaterfallRun {
     state.pointee.spotFactor = baseSpot
     state.pointee.utilizationChange = baseUtilization
     state.pointee.rateChange = baseRate
-    for f in 0..<nf { reserve[f] = t.core[f].reserveCash }
+    for f in 0..<nf {
+      reserve[f] = t.core[f].reserveCash
+      maturity[f] = t.core[f].maturity
+    }
     for e in 0..<ne {
       cash[e] = t.entities[e].cash
       live[e] = t.entities[e].facilities.count

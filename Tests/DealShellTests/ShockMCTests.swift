@@ -100,6 +100,55 @@ struct ShockMCTests {
     #expect(t.run("ls").status == .ok)
   }
 
+  /// A $10m 12-month bullet at 10 % of a company (no parent: it keeps its
+  /// cash) whose fleet is on a lease through month `leaseMonths`; every
+  /// Monte Carlo factor at zero volatility and no tenant risk, so each path
+  /// is the base case.
+  func bullet(leaseMonths: Int) -> TestShell {
+    let t = TestShell()
+    for line in [
+      "deal start=2025-01 horizon=24", "add entity co type=spv",
+      "add asset site type=site mw=10 power_price=0.05 pue=1.2",
+      "add asset fleet type=gpu model=H100 units=500 unit_cost=8000 life=60 owner=co site=site",
+      "add contract l type=lease rate=3.00 utilization=100% term=\(leaseMonths) take_or_pay=100% spot_rate=0.2 deflation=0% fleet=fleet",
+      "add facility f type=term amount=$10m rate=10% term=12 amort=bullet borrower=co", "link fleet pledged-to f",
+    ] { t.ok(line) }
+    return t
+  }
+
+  @Test("spread to price: 0 for a loan that cannot default; the closed form for one that defaults at maturity")
+  func spreadToPrice() {
+    let calm = "spot_vol=0 util_vol=0 rate_vol=0 paths=512"
+    // Repaid in full: receipts at (base + s) discounted at the base rate
+    // equal the amount exactly when s = 0.
+    let safe = bullet(leaseMonths: 24).json("shock mc \(calm) --json")["facilities"]?["f"]
+    #expect(num(safe, "pd") == 0)
+    #expect(abs(num(safe, "spread_to_price")) < 1e-4, "\(num(safe, "spread_to_price"))")
+    // The lease ends before maturity: interest paid months 1-11, the
+    // month-12 payment in part, then the sale of the fleet. With a default
+    // certain (PD 1) and its recovery R from liquidate, by hand:
+    // s = 12 (A − (P₁₂ + I₁₂ + R) d₁₂) / (A Σ₁¹¹ dₜ) − base, dₜ = (1 + base/12)^−t.
+    let t = bullet(leaseMonths: 6)
+    let w = t.json("waterfall --json")["facilities"]?["f"]
+    #expect(num(w, "default_month") == 12)
+    let recovered = num(t.json("liquidate --json")["facilities"]?["f"], "recovered")
+    let a = 10_000_000.0, base = Rates.base
+    let d = { (m: Int) in pow(1 + base / 12, -Double(m)) }
+    // What month 12 paid (later collections are the waterfall's, which a
+    // liquidation replaces).
+    let month12 = w?["periods"]?.arrayValue?[11]
+    #expect(num(month12, "month") == 12)
+    let i12 = num(month12, "interest"), p12 = num(month12, "principal")
+    let annuity = (1...11).reduce(0.0) { $0 + d($1) }
+    let expected = 12 * (a - (p12 + i12 + recovered) * d(12)) / (a * annuity) - base
+    let risky = t.json("shock mc \(calm) --json")["facilities"]?["f"]
+    #expect(num(risky, "pd") == 1)
+    #expect(abs(num(risky, "spread_to_price") - expected) < 1e-4, "\(num(risky, "spread_to_price")) vs \(expected)")
+    #expect(recovered < num(w, "claim_at_default"), "the sale does not cover the claim")
+    #expect(num(risky, "spread_to_price") > num(risky, "spread"), "a loan that surely loses is underpriced")
+    #expect(t.ok("shock mc \(calm)").contains("◀ underpriced"))
+  }
+
   @Test("bad options are named")
   func errors() {
     let t = deal(amount: "$25m")

@@ -207,7 +207,7 @@ struct WaterfallTests {
     #expect(yes["default_month"] == .null)
     let no = run(15)
     #expect(no["facilities"]?["c"]?["refinancing_need"] == 1_000_000)
-    #expect(no["breaches"]?.arrayValue?.contains { $0["kind"] == "refinancing" } == true)
+    #expect(no["breaches"]?.arrayValue?.contains { $0["kind"] == "no conversion" } == true)
   }
 
   @Test("payment by rank: the senior is paid first; cross-default spreads a default")
