@@ -190,7 +190,7 @@ public enum MonteCarloEngine {
       w.model.fill(p, seed: job.seed, path: path, calm: w.calm, stress: w.stress)
       for m in 0..<months where p.stressed[m] { stressMonths += 1 }
       // The run's state itself: nothing to allocate for a result.
-      let r = WaterfallEngine.simulate(w.plan, scenario, detail: false, history: false, paths: p, block: w.arena, capacity: w.arenaBytes)
+      let r = WaterfallEngine.simulate(w.plan, scenario, detail: false, history: false, shortTail: true, paths: p, block: w.arena, capacity: w.arenaBytes)
       out.minD[path] = r.minDSCR ?? .nan
       for f in 0..<nf {
         exposure[f] += r.exposure[f]

@@ -30,12 +30,15 @@ public enum WaterfallEngine {
   /// reads what it needs from it, without a result to allocate.
   /// `history: false` records the histories only in months with a
   /// default (what a liquidation at the waterfall's defaults reads).
+  /// `shortTail` (a Monte Carlo path) skips the entities' steps once no
+  /// facility is left to pay or default: the waterfall's collections after
+  /// default, which a liquidation replaces, are then not counted.
   static func simulate(
-    _ plan: WaterfallPlan, _ sc: Scenario, detail: Bool, history: Bool = true, paths: ScenarioPaths?,
+    _ plan: WaterfallPlan, _ sc: Scenario, detail: Bool, history: Bool = true, shortTail: Bool = false, paths: ScenarioPaths?,
     block: UnsafeMutableRawPointer, capacity: Int
   ) -> WaterfallRun {
     var arena = Arena(block, capacity: capacity, zeroed: plan.arenaZeroedBytes)
-    let run = WaterfallRun(plan, sc, detail: detail, history: history, paths: paths, arena: &arena)
+    let run = WaterfallRun(plan, sc, detail: detail, history: history, shortTail: shortTail, paths: paths, arena: &arena)
     run.runMonths()
     return run
   }

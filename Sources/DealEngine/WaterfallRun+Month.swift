@@ -26,6 +26,10 @@ extension WaterfallRun {
       factors(month)
       scheduleDebt()
       operatingCash()
+      if shortTail, allSettledForGood() {
+        closeDSCR()
+        continue
+      }
       for e in 0..<ne {
         let ent = entity(e)
         // A top entity without debt only pays guarantee calls and, from
@@ -777,13 +781,25 @@ m, f, "margin call", breach: false, "coins sold to repay \(Format.money(need))")
 
   // MARK: 5. The month's close
 
-  @inline(__always) func closeMonth() {
-    let dscr: Double? = dsDue > 0.005 ? cfads / dsDue : nil
-    if let d = dscr {
+  /// Whether nothing is left to pay or to default: every facility is in
+  /// default, cancelled or finished.
+  @inline(__always) func allSettledForGood() -> Bool {
+    for f in 0..<nf where !(defaulted[f] || cancelled[f] || finished[f]) { return false }
+    return true
+  }
+
+  /// The deal's DSCR of the month into the run's minimum and average.
+  @inline(__always) func closeDSCR() {
+    if dsDue > 0.005 {
+      let d = cfads / dsDue
       if !(state.pointee.minDSCR <= d) { state.pointee.minDSCR = d }
       state.pointee.dscrSum += d
       state.pointee.dscrCount += 1
     }
+  }
+
+  @inline(__always) func closeMonth() {
+    closeDSCR()
     if state.pointee.defaultMonth == m {
       for f in 0..<nf {
         balanceAtDealDefault[f] = defaulted[f] ? claim[f] - unpaidInterest[f] : balance[f]

@@ -121,6 +121,10 @@ struct WaterfallRun {
   /// facility or an entity defaults — all a liquidation after the
   /// waterfall's own defaults reads (a Monte Carlo path's).
   let fullHistory: Bool
+  /// A Monte Carlo path: once every facility is in default, repaid or
+  /// cancelled, the months left only need the deal's DSCR (CFADS over the
+  /// contractual debt service), not the entities' collections.
+  let shortTail: Bool
 
   // Per fleet: this month's CFADS.
   let fleetCFADS: UnsafeMutableBufferPointer<Double>
@@ -214,12 +218,16 @@ struct WaterfallRun {
     return (a.used, a.zeroedEnd)
   }
 
-  init(_ plan: WaterfallPlan, _ sc: Scenario, detail: Bool, history: Bool = true, paths: ScenarioPaths?, arena a: inout Arena) {
+  init(
+    _ plan: WaterfallPlan, _ sc: Scenario, detail: Bool, history: Bool = true, shortTail: Bool = false, paths: ScenarioPaths?,
+    arena a: inout Arena
+  ) {
     tables = plan.tables!
     t = tables.view
     self.sc = sc
     self.detail = detail
     self.fullHistory = detail || history
+    self.shortTail = shortTail && !detail
     self.paths = paths
     let nf = t.core.count, ne = t.entities.count, months = t.months
     self.months = months
