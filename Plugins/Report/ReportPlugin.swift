@@ -96,15 +96,23 @@ public struct ReportPlugin: DealPlugin {
       }
     }
     let covenantsDSCR = covenants("min_dscr", "min DSCR"), covenantsLTV = covenants("max_ltv", "max LTV")
+    // Each facility's own ratio against its own covenant (the DSCR of its
+    // obligor at its rank; its lien-aware LTV).
     html.subheading("DSCR")
+    html.paragraph("Each facility's DSCR: the CFADS available to its obligor over the debt service at its rank and above.")
     html.raw(
       SVG.lines(
-        [("DSCR", periods.map { $0.dscr.map { min($0, 10) } })], rules: covenantsDSCR + [("1.00x", 1)],
+        wf.facilities.filter { f in f.periods.contains { $0.dscr != nil } }.map { f in
+          ("\(f.id) DSCR", f.periods.map { $0.dscr.map { min($0, 10) } })
+        }, rules: covenantsDSCR + [("1.00x", 1)],
         format: { Format.grouped($0, decimals: 2) + "x" }))
     html.subheading("LTV")
+    html.paragraph("Each facility's LTV: its balance and those of better liens on its collateral, over that collateral's market value.")
     html.raw(
       SVG.lines(
-        [("LTV", periods.map { $0.ltv.map { min($0, 3) } })], rules: covenantsLTV,
+        wf.facilities.filter { f in f.periods.contains { $0.ltv != nil } }.map { f in
+          ("\(f.id) LTV", f.periods.map { $0.ltv.map { min($0, 3) } })
+        }, rules: covenantsLTV,
         format: { Format.percent($0, maxDecimals: 0) }))
     var outcome = [
       "min DSCR \(ratio(WaterfallMetric.minDSCR.value(wf)))",
@@ -203,7 +211,7 @@ public struct ReportPlugin: DealPlugin {
       html.heading("Notes and sources")
       html.list(s.notes.map(\.text))
     }
-    html.footer("Written by dealsh from the session on \(host.now()). Every figure comes from the dealsh commands named beside it.")
+    html.footer("Written by dealsh from the session on \(host.now()): every figure is what dealsh's waterfall, depreciate, shock and liquidate commands print for this session.")
     do { try html.render().write(toFile: path, atomically: true, encoding: .utf8) } catch {
       throw DealError(.file, "cannot write '\(path)': \(error.localizedDescription)")
     }

@@ -71,7 +71,11 @@ enum GridSolve {
       "values": .array(values.map { .array($0.map { JSONValue.optional($0) }) }),
     ]
     let style = ctx.terminal.color
-    let text = heatMap(metric, rowKey: rowKey, rows: rows, colKey: colKey, cols: cols, values: values, color: style)
+    // The covenant the DSCR colours are read against: the tightest one.
+    let covenant = ctx.session.graph.sortedNodes.filter { $0.kind == .facility }
+      .compactMap { ctx.session.values(of: $0.id, schema: ctx.schema)?["min_dscr"]?.number }.max()
+    let text = heatMap(
+      metric, rowKey: rowKey, rows: rows, colKey: colKey, cols: cols, values: values, color: style, covenant: covenant)
     return CommandOutput(text: text, json: json) {
       // A row per value of the first key, a column per value of the second.
       let header = ["\(rowKey.rawValue)\\\(colKey?.rawValue ?? metricName)"] + (colKey == nil ? [metricName] : cols.map { JSONValue.format(number: $0) })
@@ -88,20 +92,40 @@ enum GridSolve {
     return Format.compactMoney(v)
   }
 
+  /// The grid as a table, coloured on a terminal by fixed thresholds where
+  /// the metric has them: a DSCR red below 1.00x, amber from 1.00x to the
+  /// covenant (the tightest `min_dscr`, else 1.25x), green at or above it; a
+  /// default or breach month red when it happens and green when it does not;
+  /// a loss green at zero and red otherwise. Other metrics (IRR, balances)
+  /// are coloured relative to the grid, in thirds.
   static func heatMap(
-    _ metric: WaterfallMetric, rowKey: Scenario.Key, rows: [Double], colKey: Scenario.Key?, cols: [Double], values: [[Double?]], color: Bool
+    _ metric: WaterfallMetric, rowKey: Scenario.Key, rows: [Double], colKey: Scenario.Key?, cols: [Double], values: [[Double?]], color: Bool,
+    covenant: Double? = nil
   ) -> String {
     let all = values.flatMap { $0 }.compactMap { $0 }
     let lo = all.min() ?? 0, hi = all.max() ?? 1
     let good = metric.higherIsBetter
+    let red = "41;97", amber = "43;30", green = "42;30"
+    func code(_ v: Double?) -> String {
+      switch metric {
+      case .minDSCR, .avgDSCR:
+        guard let v else { return green }  // no debt service due
+        return v < 1 ? red : (v < (covenant ?? 1.25) - 1e-9 ? amber : green)
+      case .defaultMonth, .firstBreachMonth:
+        return v == nil ? green : red
+      case .facility(_, .loss):
+        return (v ?? 0) > 0.5 ? red : green
+      default:
+        // "none" means it never happens: the best case.
+        var t: Double
+        if let v { t = hi > lo ? (v - lo) / (hi - lo) : 1 } else { t = 1 }
+        if !good { t = 1 - t }
+        return t < 0.34 ? red : (t < 0.67 ? amber : green)
+      }
+    }
     func paint(_ s: String, _ v: Double?) -> String {
       guard color else { return s }
-      // "none" for a month metric means it never happens: the best case.
-      var t: Double
-      if let v { t = hi > lo ? (v - lo) / (hi - lo) : 1 } else { t = 1 }
-      if !good { t = 1 - t }
-      let code = t < 0.34 ? "41;97" : (t < 0.67 ? "43;30" : "42;30")
-      return "\u{1B}[\(code)m\(s)\u{1B}[0m"
+      return "\u{1B}[\(code(v))m\(s)\u{1B}[0m"
     }
     var header = [colKey == nil ? rowKey.rawValue : "\(rowKey.rawValue) \\ \(colKey!.rawValue)"]
     header += colKey.map { k in cols.map { label(k, $0) } } ?? [metric.name]

@@ -17,9 +17,11 @@ public struct WaterfallPlugin: DealPlugin {
   static let options = [months.spec, scenario.spec] + Option.stresses()
   static let flags = [
     FlagSpec("detail", help: "one row per month instead of per year"),
-    FlagSpec("chart", value: charts.joined(separator: "|"), help: "draw the DSCR, LTV or balance path"),
-    FlagSpec("facility", value: "ID", help: "one facility's monthly cash flows: interest, principal, balance, its DSCR and LTV"),
-    FlagSpec("entity", value: "ID", help: "one entity's cash account month by month: sources, uses, closing cash"),
+    FlagSpec("chart", value: charts.joined(separator: "|"), help: "draw the DSCR, LTV or balance path (dscr if none is named)", default: "dscr"),
+    FlagSpec(
+      "facility", value: "ID", help: "one facility's monthly cash flows: interest, principal, balance, its DSCR and LTV",
+      completion: .nodeIDs(.facility)),
+    FlagSpec("entity", value: "ID", help: "one entity's cash account month by month: sources, uses, closing cash", completion: .nodeIDs(.entity)),
   ]
   static let usage = CommandSpec.usage("waterfall", options: options, flags: flags + [CommandSpec.csvFlag])
 

@@ -167,13 +167,24 @@ enum WaterfallReport {
       lines.append("")
       switch chart {
       case "dscr":
-        var c = LineChart(series: [LineChart.Series("DSCR", r.periods.map { $0.dscr.map { min($0, 5) } ?? .nan })], format: { Format.plain($0, maxDecimals: 2) + "x" })
+        // Each facility's own DSCR (its obligor's, at its rank) against its
+        // own covenant; the deal's consolidated DSCR is the table's column.
+        var c = LineChart(
+          series: r.facilities.filter { f in f.periods.contains { $0.dscr != nil } }.map { f in
+            LineChart.Series("\(f.id) DSCR", f.periods.map { $0.dscr.map { min($0, 5) } ?? .nan })
+          }, format: { Format.plain($0, maxDecimals: 2) + "x" })
         c.rules = plan.facilities.compactMap { f in f.minDSCR.map { ("\(f.id) min \(ratio($0))", $0) } }
-        lines += ["DSCR by month (capped at 5x)", c.render(width: terminal.width, color: terminal.color)]
+        lines += ["each facility's DSCR by month: its obligor's CFADS over its debt service at its rank (capped at 5x)",
+          c.render(width: terminal.width, color: terminal.color)]
       case "ltv":
-        var c = LineChart(series: [LineChart.Series("LTV", r.periods.map { $0.ltv.map { min($0, 3) } ?? .nan })], format: { Format.percent($0, maxDecimals: 0) })
+        // Each facility's lien-aware LTV against its own covenant.
+        var c = LineChart(
+          series: r.facilities.filter { f in f.periods.contains { $0.ltv != nil } }.map { f in
+            LineChart.Series("\(f.id) LTV", f.periods.map { $0.ltv.map { min($0, 3) } ?? .nan })
+          }, format: { Format.percent($0, maxDecimals: 0) })
         c.rules = plan.facilities.compactMap { f in f.maxLTV.map { ("\(f.id) max \(Format.percent($0))", $0) } }
-        lines += ["LTV by month (debt / collateral market value, capped at 300%)", c.render(width: terminal.width, color: terminal.color)]
+        lines += ["each facility's LTV by month: its balance and better liens over its collateral's market value (capped at 300%)",
+          c.render(width: terminal.width, color: terminal.color)]
       default:
         let c = LineChart(
           series: [LineChart.Series("debt balance", r.periods.map(\.balance)), LineChart.Series("collateral value", r.periods.map(\.collateral))],

@@ -10,8 +10,11 @@ public struct DealError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalid
     /// A file could not be read or written.
     case file
-    /// The user cancelled (Ctrl-C, or answered no).
+    /// The user cancelled (Ctrl-C).
     case cancelled
+    /// The user answered no to a question: nothing was done, and that is
+    /// not an error (the shell says so and the line succeeds).
+    case declined
   }
 
   /// Which part of the command the error is about.

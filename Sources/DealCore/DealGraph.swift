@@ -356,9 +356,23 @@ public struct DealGraph: Equatable, Sendable {
         .invalid, "'\(k)' would make a cycle of parent-of", hint: "'\(k.to)' already owns '\(k.from)'",
         subject: .text(k.to))
     }
+    if k.rel == .pledgedTo { try checkLien(k.from, Int(edge.attrs["lien"]?.number ?? 1), for: k) }
     edges[k] = edge
     incident[k.from, default: IncidentEdges()].insert(k)
     incident[k.to, default: IncidentEdges()].insert(k)
+  }
+
+  /// An asset gives each lien to one facility: `lien` must be free on
+  /// `asset` (other than through `key` itself).
+  func checkLien(_ asset: String, _ lien: Int, for key: EdgeKey) throws(DealError) {
+    let holders = edges(from: asset, .pledgedTo).filter { $0.key != key && Int($0.attrs["lien"]?.number ?? 1) == lien }
+    guard let holder = holders.first else { return }
+    let taken = Set(edges(from: asset, .pledgedTo).filter { $0.key != key }.map { Int($0.attrs["lien"]?.number ?? 1) })
+    let free = (1...9).first { !taken.contains($0) } ?? 9
+    throw DealError(
+      .invalid, "'\(asset)' already gives lien \(lien) to '\(holder.to)'",
+      hint: "'link \(asset) pledged-to \(key.to) lien=\(free)' ranks it behind; 'unlink \(asset) pledged-to \(holder.to)' frees lien \(lien)",
+      subject: .text(key.to))
   }
 
   /// Checks that `rel` may join `a` to `b`.
@@ -386,6 +400,7 @@ public struct DealGraph: Equatable, Sendable {
   /// Replaces the attributes of an existing edge.
   public mutating func setEdgeAttributes(_ key: EdgeKey, _ attrs: [String: AttrValue]) throws(DealError) {
     guard edges[key] != nil else { throw DealError(.invalid, "no edge '\(key)'", subject: .text(key.rel.rawValue)) }
+    if key.rel == .pledgedTo { try checkLien(key.from, Int(attrs["lien"]?.number ?? 1), for: key) }
     edges[key]!.attrs = attrs
   }
 

@@ -70,6 +70,32 @@ extension Session {
       default: break
       }
     }
+    // Sites: the power and the rack density their fleets need.
+    for site in g.sortedNodes where site.kind == .asset && site.type == "site" {
+      let fleets = g.edges(to: site.id, .hostedAt).compactMap { g[$0.from] }.filter { $0.type == "gpu" }
+      guard !fleets.isEmpty else { continue }
+      func num(_ id: String, _ key: String) -> Double? { value(id, key, schema: schema)?.number }
+      let itMW = fleets.reduce(0.0) { $0 + (num($1.id, "units") ?? 0) * (num($1.id, "kw") ?? 0) / 1000 }
+      let pue = num(site.id, "pue") ?? 1
+      if let mw = num(site.id, "mw"), itMW > mw * (1 + 1e-9) {
+        let names = fleets.map(\.id).joined(separator: ", ")
+        out.append(Problem(
+          .error, site.id,
+          "its fleets (\(names)) draw \(Format.plain(itMW, maxDecimals: 1)) MW of IT power (\(Format.plain(itMW * pue, maxDecimals: 1)) MW at PUE \(Format.plain(pue, maxDecimals: 2))), more than its \(Format.plain(mw, maxDecimals: 1)) MW"))
+      }
+      let rackMax = num(site.id, "rack_kw_max")
+      let siteCooling = value(site.id, "cooling", schema: schema)?.text
+      for f in fleets {
+        if let rackMax, let rack = num(f.id, "rack_kw"), rack > rackMax + 1e-9 {
+          out.append(Problem(
+            .error, f.id,
+            "racks of \(Format.plain(rack, maxDecimals: 1)) kW exceed what site '\(site.id)' can host (\(Format.plain(rackMax, maxDecimals: 1)) kW a rack)"))
+        }
+        if siteCooling == "air", value(f.id, "cooling", schema: schema)?.text == "liquid" {
+          out.append(Problem(.error, f.id, "needs liquid cooling; site '\(site.id)' is air-cooled"))
+        }
+      }
+    }
     // Who borrows, owns and is whose parent: what the cash model needs.
     let structure = DealStructure(self, schema: schema)
     out += structure.errors + structure.warnings

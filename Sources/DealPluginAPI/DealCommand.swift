@@ -91,11 +91,29 @@ public struct FlagSpec: Sendable {
   public var name: String
   public var valueName: String?
   public var help: String
+  /// What Tab offers for its value: the words of a `a|b|c` value name, file
+  /// names for `FILE`, else what the command declares.
+  public var completion: CompletionKind
+  /// The value when the flag is given without one (`--chart` alone); nil:
+  /// a value is required.
+  public var defaultValue: String?
 
-  public init(_ name: String, value valueName: String? = nil, help: String) {
+  public init(
+    _ name: String, value valueName: String? = nil, help: String, completion: CompletionKind? = nil, default defaultValue: String? = nil
+  ) {
     self.name = name
     self.valueName = valueName
     self.help = help
+    self.defaultValue = defaultValue
+    if let completion {
+      self.completion = completion
+    } else if let v = valueName, v.contains("|") {
+      self.completion = .values(v.split(separator: "|").map(String.init))
+    } else if valueName == "FILE" {
+      self.completion = .files(nil)
+    } else {
+      self.completion = .none
+    }
   }
 }
 

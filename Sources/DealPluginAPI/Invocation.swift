@@ -47,6 +47,11 @@ public struct Invocation {
         if let valueName = fs.valueName {
           if let v = inlineValue {
             flags[flag] = v
+          } else if let d = fs.defaultValue,
+            i + 1 >= words.count || (!words[i + 1].quoted && (words[i + 1].text.hasPrefix("--") || words[i + 1].equalsIndex != nil))
+          {
+            // Given alone (or before another flag or key=value): its default.
+            flags[flag] = d
           } else {
             guard i + 1 < words.count else {
               throw DealError.usage("'--\(flag)' needs a value (\(valueName))", subject: .word(i))

@@ -39,11 +39,11 @@ public struct Completer {
       guard let opt = spec.options.first(where: { $0.name == key }) else { return [] }
       return values(opt.completion).map { key + "=" + $0 }
     }
-    // The value of a flag that takes one (--csv FILE).
+    // The value of a flag that takes one (--csv FILE, --chart dscr|ltv).
     if let last = previous.last, last.text.hasPrefix("--"),
       let flag = spec.allFlags.first(where: { "--" + $0.name == last.text }), flag.valueName != nil
     {
-      return files(partial, ext: nil)
+      return flag.completion.isFiles ? files(partial, ext: flag.completion.fileExtension) : values(flag.completion)
     }
     var positionals = 0
     var i = 1

@@ -23,6 +23,11 @@ final class LineEditor {
   nonisolated(unsafe) static var matches: [String] = []
   nonisolated(unsafe) static let appName = strdup("dealsh")
   nonisolated(unsafe) static let empty = UnsafePointer(strdup("")!)
+  /// Word breaks for completion: white space, quotes and the command
+  /// separators — not '=', so `cooling=l<Tab>` completes the value of
+  /// `cooling` (libedit's default list breaks there and the completer would
+  /// see only "l").
+  nonisolated(unsafe) static let wordBreaks = strdup(" \t\n\"'`;|&<>")!
 
   init(historyFile: String, completer: Completer) {
     self.historyFile = historyFile
@@ -33,6 +38,8 @@ final class LineEditor {
     rl_initialize()
     stifle_history(2000)
     _ = read_history(historyFile)
+    rl_basic_word_break_characters = UnsafePointer(LineEditor.wordBreaks)
+    rl_completer_word_break_characters = LineEditor.wordBreaks
     rl_attempted_completion_function = { text, start, _ in
       LineEditor.attemptCompletion(text, start)
     }

@@ -187,6 +187,9 @@ public final class Shell {
       }
       if quitRequested { return .quit }
       return output.failed ? .failed : .ok
+    case .failure(let error) where error.kind == .declined:
+      io.out(wantsJSON ? JSONValue.object(["declined": .bool(true), "message": .string(error.message)]).serialized(pretty: true) : error.message)
+      return .ok
     case .failure(let error):
       report(error, words: cmd.words, line: cmd.line, location: location, json: wantsJSON)
       return .failed

@@ -289,7 +289,9 @@ struct ShellTests {
     t.ok("add entity a type=spv")
     var asked: [String] = []
     t.shell.confirmHandler = { q in asked.append(q); return false }
-    #expect(t.run("new").status == .failed)
+    // Answering no is not an error: nothing is done, and the line says so.
+    let (status, out) = t.run("new")
+    #expect(status == .ok && out.contains("not done: the session is unchanged"))
     #expect(t.shell.session.graph["a"] != nil)
     #expect(asked.count == 1)
     t.shell.confirmHandler = { _ in true }
@@ -424,5 +426,27 @@ struct RecoverTests {
     #expect(t.ok("recover --discard").contains("dropped"))
     #expect(t.shell.session.graph.nodeCount == 0)
     #expect(t.ok("recover").contains("nothing to recover"), "nothing left: an answer, not an error")
+  }
+
+  @Test("check reports a site's power and rack density, and cooling, beyond what it has; link refuses a lien already given")
+  func physicalLimits() {
+    let t = TestShell()
+    t.ok("add entity co type=spv")
+    t.ok("add asset s type=site mw=8 rack_kw_max=130 cooling=air")
+    t.ok("add asset f type=gpu model=H100 units=20000 unit_cost=30k kw=1.2 rack_kw=140 cooling=liquid owner=co site=s")
+    let out = t.run("check").output
+    #expect(out.contains("error   s: its fleets (f) draw 24 MW of IT power (31.2 MW at PUE 1.3), more than its 8 MW"), "\(out)")
+    #expect(out.contains("error   f: racks of 140 kW exceed what site 's' can host (130 kW a rack)"))
+    #expect(out.contains("error   f: needs liquid cooling; site 's' is air-cooled"))
+    t.ok("set s mw=30 rack_kw_max=150 cooling=liquid")
+    #expect(!t.run("check").output.contains("error   "))
+    t.ok("add facility a type=term amount=1m term=12 borrower=co")
+    t.ok("add facility b type=term amount=1m term=12 borrower=co")
+    t.ok("link f pledged-to a")
+    let before = t.shell.session
+    t.expectRefused("link f pledged-to b", "'f' already gives lien 1 to 'a'")
+    t.expectRefused("link f pledged-to b lien=1", "'f' already gives lien 1 to 'a'")
+    #expect(t.shell.session == before)
+    t.ok("link f pledged-to b lien=2")
   }
 }

@@ -273,4 +273,14 @@ struct WaterfallTests {
     #expect(abs(r.periods[35].debtService - pmt2) < 0.01)
     #expect(r.facilities[0].balanceEnd < 0.01 && r.defaultMonth == nil)
   }
+
+  @Test("--chart alone draws the default chart (DSCR)")
+  func chartDefault() {
+    let t = TestShell()
+    t.buildSampleDeal()
+    let alone = t.ok("waterfall --chart")
+    #expect(alone == t.ok("waterfall --chart dscr"))
+    #expect(t.ok("waterfall --chart --detail") == t.ok("waterfall --chart dscr --detail"))
+    t.expectRefused("waterfall --chart pie", "unknown chart 'pie'")
+  }
 }

@@ -123,6 +123,44 @@ check "a plain save of a copy refuses" wait_for "error: save: this session is a 
 keys 'quit' Enter
 wait_for "SHELL-EXITED"
 
+# 8c. Tab completes values: after '=' (libedit breaks words there unless
+# told not to), a flag's value, node ids after a shorthand.
+REPO="$(cd "$(dirname "$0")/../.." && pwd)"
+start --copy "$REPO/Sessions/neocloud-abl.deal"
+keys 'set fleet cooling=l' Tab
+check "Tab completes an enum value after '='" line_is "dealsh neocloud-abl (copy)> set fleet cooling=liquid"
+keys C-u 'set fleet cooling=' Tab Tab
+check "Tab Tab lists the values, not the keys" wait_for "cooling=air"
+check "... both of them" bash -c "tmux capture-pane -p -t $S | grep -q 'cooling=liquid' && ! tmux capture-pane -p -t $S | grep -q 'cooling=life'"
+keys C-u 'set ddtl amort=bu' Tab
+check "Tab completes a facility's amortization" line_is "dealsh neocloud-abl (copy)> set ddtl amort=bullet"
+keys C-u 'depreciate fleet method=dd' Tab
+check "Tab completes a plugin option's value" line_is "dealsh neocloud-abl (copy)> depreciate fleet method=ddb"
+keys C-u 'waterfall --chart l' Tab
+check "Tab completes a flag's value" line_is "dealsh neocloud-abl (copy)> waterfall --chart ltv"
+keys C-u 'waterfall --facility d' Tab
+check "Tab completes a facility id after --facility" line_is "dealsh neocloud-abl (copy)> waterfall --facility ddtl"
+keys C-u 'add contract l2 type=lease tenant=hy' Tab
+check "Tab completes an entity id after tenant=" line_is "dealsh neocloud-abl (copy)> add contract l2 type=lease tenant=hyper"
+keys C-u 'scenario save mild spot=-10%' Enter
+wait_for "saved scenario 'mild'"
+keys 'waterfall scenario=mi' Tab
+check "Tab completes a scenario name" line_is "dealsh neocloud-abl (copy)*> waterfall scenario=mild"
+keys C-u 'quit --force' Enter
+wait_for "SHELL-EXITED"
+
+# 8d. Answering no to a question is not an error.
+start
+keys 'add entity keep type=spv' Enter
+wait_for "added entity 'keep'"
+keys "open $WORK/sessions/acme.deal" Enter
+check "open asks about unsaved changes" wait_for "continue? [y/N]"
+keys 'n' Enter
+check "answering no says nothing was done" wait_for "not done: the session is unchanged"
+check "... and it is not an error" bash -c "! tmux capture-pane -p -t $S | grep -q '^error:'"
+keys 'quit --force' Enter
+wait_for "SHELL-EXITED"
+
 # 9. Crash recovery: kill -9 loses none of the changes.
 start
 keys 'add entity r1 type=spv' Enter

@@ -14,7 +14,7 @@ enum SessionCommands {
   static func confirmDiscard(_ shell: Shell, _ ctx: CommandContext, force: Bool) throws(DealError) {
     guard shell.isDirty, !force, ctx.terminal.interactive else { return }
     if !shell.confirm("unsaved changes to '\(shell.sessionName)' will be lost; continue?") {
-      throw DealError(.cancelled, "cancelled; the session is unchanged", hint: "'save' keeps the changes")
+      throw DealError(.declined, "not done: the session is unchanged ('save' keeps the changes)")
     }
   }
 
