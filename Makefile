@@ -85,6 +85,8 @@ readme: build
 # FUZZ_SECONDS, seeded with the files in Sessions/ and Tests/Transcripts/.
 # Fails on a crash; the input is kept in fuzz-out/ (add it to Tests/Fuzz/Regressions).
 FUZZ_SECONDS ?= 60
+# FUZZ_RUNS=N stops each target after N inputs instead (within FUZZ_SECONDS).
+FUZZ_RUNS ?=
 fuzz: deps
 	DEALSH_FUZZ=1 $(SWIFT) build -c release --sanitize=fuzzer --product DealFuzz --scratch-path .build-fuzz
 	@rm -rf fuzz-out && mkdir -p fuzz-out/lexer fuzz-out/session fuzz-out/transcript
@@ -94,7 +96,7 @@ fuzz: deps
 	@for t in lexer session transcript; do \
 	  echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
 	  SWIFT_BACKTRACE=enable=no DEALSH_FUZZ_TARGET=$$t .build-fuzz/release/DealFuzz fuzz-out/$$t \
-	    -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -artifact_prefix=fuzz-out/crash-$$t- -print_final_stats=1 2>&1 \
+	    -max_total_time=$(FUZZ_SECONDS) $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS)) -max_len=8192 -artifact_prefix=fuzz-out/crash-$$t- -print_final_stats=1 2>&1 \
 	    | grep -E "^Done|stat::number_of_executed_units|ERROR|Test unit written" || true; \
 	  if ls fuzz-out/crash-$$t-* >/dev/null 2>&1; then echo "crash in $$t: see fuzz-out/"; exit 1; fi; \
 	done

@@ -108,20 +108,21 @@ public struct Lexer {
   /// Whether a physical line ends in a `\` that continues the command on the
   /// next line (outside quotes and comments).
   public static func continues(_ line: String) -> Bool {
-    var s = Substring(line)
-    while s.last?.isWhitespace == true { s.removeLast() }
-    guard s.last == "\\" else { return false }
-    var quote: Character? = nil
-    var i = s.startIndex
-    while i < s.endIndex {
-      let c = s[i]
-      let next = s.index(after: i)
+    // Scalar by scalar, as `split` reads (not by grapheme clusters, and not
+    // with canonical equivalence: U+037E is not ';').
+    var u = Array(line.unicodeScalars)
+    while let last = u.last, last.properties.isWhitespace { u.removeLast() }
+    guard u.last == "\\" else { return false }
+    var quote: Unicode.Scalar? = nil
+    var i = 0
+    while i < u.count {
+      let c = u[i]
       if let q = quote {
         if c == q {
           quote = nil
         } else if c == "\\", q == "\"" {
-          if next == s.endIndex { return false }
-          i = s.index(after: next)
+          if i + 1 == u.count { return false }
+          i += 2
           continue
         }
       } else {
@@ -129,13 +130,13 @@ public struct Lexer {
         case "\"", "'": quote = c
         case "#": return false
         case "\\":
-          if next == s.endIndex { return true }
-          i = s.index(after: next)  // an escaped character
+          if i + 1 == u.count { return true }
+          i += 2  // an escaped character
           continue
         default: break
         }
       }
-      i = next
+      i += 1
     }
     return false
   }
@@ -145,7 +146,11 @@ public struct Lexer {
   public func split(_ line: String) throws(LexError) -> [CommandWords] {
     // One Character per Unicode scalar: a combining mark after a quote must
     // not hide the quote inside a grapheme cluster.
-    let chars = line.unicodeScalars.map(Character.init)
+    // Syntax is matched on the scalars themselves: Character comparison
+    // treats canonically equivalent scalars as equal (U+037E GREEK QUESTION
+    // MARK would end a command like ';').
+    let scalars = Array(line.unicodeScalars)
+    let chars = scalars.map(Character.init)
     var commands: [CommandWords] = []
     var words: [Word] = []
     var cur = ""
@@ -175,8 +180,8 @@ public struct Lexer {
     }
 
     while i < chars.count {
-      let c = chars[i]
-      switch c {
+      let c = chars[i], u = scalars[i]
+      switch u {
       case " ", "\t", "\n", "\r":
         endWord(i)
         i += 1
@@ -188,7 +193,7 @@ public struct Lexer {
         return commands
       case "\\":
         if i + 1 < chars.count {
-          if chars[i + 1] == "\n" { endWord(i); i += 2; continue }
+          if scalars[i + 1] == "\n" { endWord(i); i += 2; continue }
           begin(i)
           cur.append(chars[i + 1])
           i += 2
@@ -204,13 +209,13 @@ public struct Lexer {
         var closed = false
         while i < chars.count {
           let q = chars[i]
-          if q == c { closed = true; i += 1; break }
-          if c == "\"", q == "\\", i + 1 < chars.count {
+          if scalars[i] == u { closed = true; i += 1; break }
+          if u == "\"", scalars[i] == "\\", i + 1 < chars.count {
             cur.append(chars[i + 1])
             i += 2
             continue
           }
-          if c == "\"", q == "$", i + 1 < chars.count,
+          if u == "\"", scalars[i] == "$", i + 1 < chars.count,
             chars[i + 1].isLetter || chars[i + 1] == "_" || chars[i + 1] == "{"
           {
             let (value, next) = try variable(chars, at: i)

@@ -46,8 +46,8 @@ public final class Shell {
   public var io: ShellIO
   public var environment: ShellEnvironment
 
-  public private(set) var session: Session
-  public private(set) var journal: [String] = []
+  public internal(set) var session: Session
+  public internal(set) var journal: [String] = []
   /// Metadata of the file the session was read from or last saved to.
   public internal(set) var metadata: SessionMetadata?
   /// The file the session belongs to, if any.

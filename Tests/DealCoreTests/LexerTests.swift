@@ -93,6 +93,28 @@ struct LexerTests {
   }
 }
 
+@Suite("lexer: scalars, not canonical equivalence")
+struct LexerScalarTests {
+  @Test("U+037E GREEK QUESTION MARK is a letter of a word, not ';' (Swift's Character == treats them as equal)")
+  func greekQuestionMark() throws {
+    let line = "set a name=x\u{037E}y"
+    let commands = try Lexer().split(line)
+    #expect(commands.count == 1)
+    #expect(commands[0].words.map(\.text) == ["set", "a", "name=x\u{037E}y"])
+    let again = try Lexer().split(commands[0].rendered)
+    #expect(again.first?.words.map(\.text) == commands[0].words.map(\.text))
+    #expect(try Lexer().split("ls; ls").count == 2)
+  }
+
+  @Test("continuation is read scalar by scalar: a combining mark after a quote does not hide it")
+  func continuation() {
+    #expect(Lexer.continues(#"set a x=1 \"#))
+    #expect(!Lexer.continues(#"set a name="open \  "#), "inside quotes")
+    #expect(!Lexer.continues("set a name='\u{301}x \\"), "the quote before a combining mark still opens")
+    #expect(!Lexer.continues("ls \u{037E} # no \\"))
+  }
+}
+
 @Suite("fuzz regressions")
 struct FuzzRegressionTests {
   static let files = DataCases.files(in: ["Tests/Fuzz/Regressions"]).map { TestShell.repositoryRoot + "/" + $0 }

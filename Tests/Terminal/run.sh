@@ -191,6 +191,36 @@ check "nothing left to recover" wait_for "nothing to recover"
 keys 'quit --force' Enter
 wait_for "SHELL-EXITED"
 
+# 9b. An undo past the last save, then kill -9: recovery gives back exactly
+# the killed shell's state (units 100, life 48), not a replay's guess.
+start
+keys 'add asset f type=gpu model=H100 units=100 unit_cost=30k' Enter
+wait_for "added asset 'f'"
+keys 'save r1' Enter
+wait_for "saved '$WORK/sessions/r1.deal'"
+keys 'set f units=200' Enter
+wait_for "set f: units=200"
+keys 'undo' Enter
+wait_for "undone: set f units=200"
+keys 'undo' Enter
+wait_for "undone: add asset f"
+keys 'redo' Enter
+wait_for "redone: add asset f"
+keys 'set f life=48' Enter
+wait_for "set f: life=48"
+pane=$(tmux list-panes -t $S -F '#{pane_pid}')
+dpid=$(pgrep -P "$pane" -f dealsh | head -n 1)
+kill -9 "$dpid"
+wait_for "SHELL-EXITED"
+start
+keys 'recover' Enter
+check "recover restores all 5 changes, checked" wait_for "recovered 5 of 5 changes on"
+keys 'show f' Enter
+check "the recovered fleet has 100 units, as the killed shell had" wait_for "units         100 "
+check "... and life 48" wait_for "life          48 months"
+keys 'quit --force' Enter
+wait_for "SHELL-EXITED"
+
 # 9. A long Monte Carlo shows a progress bar; Ctrl-C cancels it and the
 #    shell goes on with the session as it was.
 cp "$(dirname "$0")/../../Sessions/miner-double-leverage.deal" "$WORK/sessions/"
