@@ -96,7 +96,7 @@ func bigScript() -> [String] {
 
 let dealsh = CommandLine.arguments.dropFirst().first ?? ".build/release/dealsh"
 /// DEALSH_BENCH=session,mc,...: only these sections (startup, mc, session,
-/// depreciate, waterfall, liquidate, size); all by default.
+/// depreciate, waterfall, liquidate, size, transcript); all by default.
 let only = ProcessInfo.processInfo.environment["DEALSH_BENCH"].map { Set($0.split(separator: ",").map(String.init)) }
 func section(_ name: String) -> Bool { only?.contains(name) ?? true }
 print("dealsh benchmarks (\(ProcessInfo.processInfo.activeProcessorCount) cores)")
@@ -308,4 +308,23 @@ if section("size") {
       ("datacenter-project-finance", "size senior target_dscr=1.35x"),
     ],
     runs: 9, limit: 50, decimals: 1)
+}
+
+// 9. The transcript matcher on a 300,000-line output after a '...' line,
+// and on a transcript of 20,000 commands each with a '...'.
+if section("transcript") {
+  let output = (0..<300_000).map { "row \($0) of a long listing" }
+  let t0 = now()
+  let ok = Transcript.matches(expected: ["row 0 of a long listing", "...", "row 299999 of a long listing"], actual: output)
+  let wrong = !Transcript.matches(expected: ["row 0 of a long listing", "...", "row 300000 of a long listing"], actual: output)
+  let s1 = now() - t0
+  report("transcript: 300k-line output after '...'", String(format: "%.3f s%@", s1, ok && wrong ? "" : " WRONG"), target: "≤ 2 s, right verdicts", ok: s1 <= 2 && ok && wrong)
+  var text = ""
+  for k in 0..<20_000 { text += "dealsh> note \"n\(k)\"\nnoted ...\n...\n" }
+  let t1 = now()
+  let entries = Transcript.parse(text)
+  var all = true
+  for e in entries { all = all && Transcript.matches(expected: e.expected, actual: ["noted \(e.command)", "x", "y"]) }
+  let s2 = now() - t1
+  report("transcript: 20,000 commands each with '...'", String(format: "%.3f s%@", s2, all ? "" : " WRONG"), target: "≤ 2 s", ok: s2 <= 2 && all)
 }

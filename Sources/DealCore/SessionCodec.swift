@@ -169,6 +169,64 @@ public enum SessionCodec {
     return String(text[r.upperBound...].prefix(contentHashPrefix.count + 16))
   }
 
+  /// Whether the content of `file`, read from `text`, still has the
+  /// content hash it carries (nil when it carries none: a migrated file).
+  /// A file dealsh wrote is canonical, so the hash is taken over its own
+  /// bytes in one pass; a file written otherwise (reformatted by hand) is
+  /// encoded again and hashed, so only a change of content is a mismatch.
+  public static func contentMatches(_ file: SessionFile, text: String) -> Bool? {
+    guard let stored = file.metadata.contentHash else { return nil }
+    if let raw = rawContentHash(text), raw == stored { return true }
+    return contentHash(file) == stored
+  }
+
+  /// The content hash over the bytes of a canonical file's content members
+  /// as they stand (nil if the text is not laid out as dealsh writes it).
+  static func rawContentHash(_ text: String) -> String? {
+    var copy = text
+    return copy.withUTF8 { b -> String? in
+      let n = b.count
+      guard n > 4, b[0] == 0x7B, b[1] == 0x0A else { return nil }
+      // Top-level members start at "\n  \"" (nested lines are indented
+      // deeper, and strings hold no raw newline); each hashed range runs
+      // from the separator before the member to the end of its value.
+      var starts: [(key: Substring, at: Int)] = []
+      var i = 1
+      while i + 3 < n {
+        if b[i] == 0x0A, b[i + 1] == 0x20, b[i + 2] == 0x20, b[i + 3] == 0x22 {
+          var j = i + 4
+          while j < n, b[j] != 0x22 { j += 1 }
+          guard j < n else { return nil }
+          let key = Substring(String(decoding: UnsafeBufferPointer(rebasing: b[(i + 4)..<j]), as: UTF8.self))
+          starts.append((key, b[i - 1] == 0x2C ? i - 1 : i))
+          i = j
+        }
+        i += 1
+      }
+      guard b[n - 1] == 0x0A, n >= 3, b[n - 2] == 0x7D, b[n - 3] == 0x0A else { return nil }
+      let end = n - 3
+      func range(_ k: Int) -> Range<Int> { starts[k].at..<(k + 1 < starts.count ? starts[k + 1].at : end) }
+      var ranges: [Range<Int>] = []
+      var k = 0
+      while k < starts.count {
+        switch starts[k].key {
+        case "active_scenario", "deal", "edges", "journal", "scenarios":
+          ranges.append(range(k))
+        case "nodes":
+          // Nodes and notes are one range, as written.
+          guard k + 1 < starts.count, starts[k + 1].key == "notes" else { return nil }
+          ranges.append(starts[k].at..<range(k + 1).upperBound)
+          k += 1
+        default: break
+        }
+        k += 1
+      }
+      var h = FNV64()
+      for r in ranges { h.add(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(b)[r])) }
+      return contentHashPrefix + hex16(h.value)
+    }
+  }
+
   static func hex16(_ x: UInt64) -> String {
     let s = String(x, radix: 16)
     return String(repeating: "0", count: 16 - s.count) + s

@@ -26,7 +26,7 @@ public enum CLI {
     usage: dealsh [FILE.deal]                       interactive shell (a script if stdin is not a terminal)
            dealsh --copy FILE.deal                   the shell on an untitled copy (the file is never saved over)
            dealsh -c 'CMD; CMD' [FILE.deal]          run commands and exit
-           dealsh run SCRIPT.dsh [--session FILE.deal] [--keep-going] [--var NAME=VALUE ...]
+           dealsh run SCRIPT.dsh [--session FILE.deal] [--keep-going] [--strict] [--var NAME=VALUE ...]
            dealsh run --record SCRIPT.dsh [--prompts] replay a script, print a transcript (with the shell's prompts)
            dealsh run --check TRANSCRIPT ...         replay transcripts, diff against them
            dealsh diff --git PATH OLD ... NEW ...      git diff driver for .deal files (see README)
@@ -127,6 +127,8 @@ public enum CLI {
       let status = shell.execute("open " + Word(text: file, start: 0, end: 0).rendered + (copy ? " --copy" : ""))
       shell.io = saved
       if status != .ok { return 2 }
+      // A file changed outside dealsh is said, on standard error for -c and scripts.
+      if !interactive, let t = shell.tampered { saved.err("warning: " + Shell.tamperedMessage(t)) }
     }
     if let command {
       return shell.execute(command) == .failed ? 1 : 0
@@ -144,6 +146,7 @@ public enum CLI {
     var check: [String] = []
     var record: String? = nil
     var prompts = false
+    var strict = false
     var session: String? = nil
     var keepGoing = false
     var vars: [String: String] = [:]
@@ -160,6 +163,7 @@ public enum CLI {
         guard !args.isEmpty else { return fail("--session needs a file") }
         session = args.removeFirst()
       case "--keep-going": keepGoing = true
+      case "--strict": strict = true
       case "--prompts": prompts = true
       case "--var":
         guard !args.isEmpty else { return fail("--var needs NAME=VALUE") }
@@ -188,6 +192,7 @@ public enum CLI {
         guard let text = try? FileIO.read(path, limit: 64 << 20) else { return fail("cannot read '\(path)'") }
         guard let shell = makeShell() else { return 2 }
         shell.variables = vars
+        shell.strict = strict
         let tmp = makeTempDir()
         shell.variables["TMP"] = tmp
         let result = shell.check(transcript: text, name: path)
@@ -216,6 +221,7 @@ public enum CLI {
     do { text = try FileIO.read(script, limit: 16 << 20) } catch { return fail(error.message) }
     guard let shell = makeShell() else { return 2 }
     shell.variables = vars
+    shell.strict = strict
     if let session {
       if shell.execute("open " + Word(text: session, start: 0, end: 0).rendered) != .ok { return 2 }
     }

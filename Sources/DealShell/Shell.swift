@@ -52,6 +52,11 @@ public final class Shell {
   public internal(set) var metadata: SessionMetadata?
   /// The file the session belongs to, if any.
   public internal(set) var path: String?
+  /// The file the session was opened from when its content did not match
+  /// its content hash (changed outside dealsh); `check` lists it.
+  public internal(set) var tampered: String?
+  /// `run --strict`: refuse such files.
+  public var strict = false
   /// The file an untitled copy was opened from (`open --copy`): shown in the
   /// prompt, never written by a plain `save`.
   public internal(set) var copiedFrom: String?
@@ -293,6 +298,7 @@ public final class Shell {
     }
     self.path = path
     copiedFrom = nil
+    tampered = nil
     diskState = disk
     undoStack.removeAll()
     redoStack.removeAll()
@@ -306,6 +312,7 @@ public final class Shell {
   func markSaved(path: String, metadata: SessionMetadata, disk: FileIO.DiskState?) {
     self.path = path
     copiedFrom = nil
+    tampered = nil
     self.metadata = metadata
     diskState = disk
     savedChangeID = changeID

@@ -68,24 +68,33 @@ public enum Transcript {
 
   // MARK: Matching
 
-  /// Whether `actual` matches `expected`, honouring `...` wildcards.
+  /// Whether `actual` matches `expected`, honouring `...` wildcards: a
+  /// glob matcher over lines (a `...` line matches any run of lines),
+  /// iterative, with one backtracking point — the last `...` seen — so the
+  /// stack stays constant and a long output after a `...` takes one pass.
   public static func matches(expected: [String], actual: [String]) -> Bool {
-    var memo: [Int: Bool] = [:]
-    func go(_ i: Int, _ j: Int) -> Bool {
-      let key = i * (actual.count + 1) + j
-      if let m = memo[key] { return m }
-      var r: Bool
-      if i == expected.count {
-        r = j == actual.count
-      } else if expected[i].trimmingTrailingSpace == "..." {
-        r = go(i + 1, j) || (j < actual.count && go(i, j + 1))
+    var i = 0, j = 0
+    var star = -1, resume = 0
+    let wild = expected.map { $0.trimmingTrailingSpace == "..." }
+    while j < actual.count {
+      if i < expected.count, wild[i] {
+        star = i
+        resume = j
+        i += 1
+      } else if i < expected.count, lineMatches(expected[i], actual[j]) {
+        i += 1
+        j += 1
+      } else if star >= 0 {
+        // Let the last `...` take one more line, and try again after it.
+        resume += 1
+        j = resume
+        i = star + 1
       } else {
-        r = j < actual.count && lineMatches(expected[i], actual[j]) && go(i + 1, j + 1)
+        return false
       }
-      memo[key] = r
-      return r
     }
-    return go(0, 0)
+    while i < expected.count, wild[i] { i += 1 }
+    return i == expected.count
   }
 
   /// One line against a pattern in which `...` matches any text.
@@ -104,10 +113,24 @@ public enum Transcript {
     return true
   }
 
+  /// The first line where the two part, with a few lines of each after it
+  /// (for outputs too long for a full diff).
+  static func headDiff(expected: [String], actual: [String], entry: Entry) -> String {
+    var k = 0
+    while k < expected.count, k < actual.count, expected[k].trimmingTrailingSpace != "...", lineMatches(expected[k], actual[k]) { k += 1 }
+    var out = ["@@ -\(entry.line + 1 + k),\(expected.count - k) +\(entry.line + 1 + k),\(actual.count - k) @@ \(entry.prompt ?? prompt)\(entry.command) (\(expected.count) expected lines, \(actual.count) printed; from the first difference)"]
+    out += expected[k..<min(expected.count, k + 5)].map { "-" + $0 }
+    out += actual[k..<min(actual.count, k + 5)].map { "+" + $0 }
+    return out.joined(separator: "\n")
+  }
+
   /// A unified diff of one entry's expected and actual output.
   static func diff(expected: [String], actual: [String], entry: Entry) -> String {
-    // Longest common subsequence, with wildcard lines counted as equal.
     let n = expected.count, m = actual.count
+    // Too large for a table of common subsequences: the first difference
+    // and what follows it.
+    if n * m > 4_000_000 { return headDiff(expected: expected, actual: actual, entry: entry) }
+    // Longest common subsequence, with wildcard lines counted as equal.
     var lcs = [[Int]](repeating: [Int](repeating: 0, count: m + 1), count: n + 1)
     for i in stride(from: n - 1, through: 0, by: -1) {
       for j in stride(from: m - 1, through: 0, by: -1) {

@@ -178,3 +178,70 @@ struct CheckTests {
     #expect(msgs.contains("error fleet: over-pledged: lien 1 is given to f1 and f2"), "\(msgs)")
   }
 }
+
+@Suite("content hash")
+struct ContentHashTests {
+  static var root: String {
+    var url = URL(fileURLWithPath: #filePath)
+    while url.path != "/" {
+      url.deleteLastPathComponent()
+      if FileManager.default.fileExists(atPath: url.path + "/Package.swift") { return url.path }
+    }
+    return "."
+  }
+  static let examples = ["neocloud-abl", "miner-double-leverage", "datacenter-project-finance"]
+
+  @Test("a file dealsh wrote is checked on its own bytes, in one pass", arguments: examples)
+  func canonical(name: String) throws {
+    let text = try String(contentsOfFile: Self.root + "/Sessions/\(name).deal", encoding: .utf8)
+    let file = try SessionCodec.decode(text, schema: .standard)
+    #expect(SessionCodec.rawContentHash(text) == file.metadata.contentHash)
+    #expect(SessionCodec.contentMatches(file, text: text) == true)
+  }
+
+  @Test("one digit changed, the old hash kept: a mismatch")
+  func changedNumber() throws {
+    let text = try String(contentsOfFile: Self.root + "/Sessions/neocloud-abl.deal", encoding: .utf8)
+    let changed = text.replacingOccurrences(of: "\"units\": 16384", with: "\"units\": 16385")
+    #expect(changed != text)
+    let file = try SessionCodec.decode(changed, schema: .standard)
+    #expect(SessionCodec.contentMatches(file, text: changed) == false)
+  }
+
+  @Test("reformatted by hand, the same content: no mismatch")
+  func reformatted() throws {
+    let text = try String(contentsOfFile: Self.root + "/Sessions/neocloud-abl.deal", encoding: .utf8)
+    let compact = try JSONParser().parse(text).serialized(pretty: false)
+    let file = try SessionCodec.decode(compact, schema: .standard)
+    #expect(SessionCodec.rawContentHash(compact) == nil)
+    #expect(SessionCodec.contentMatches(file, text: compact) == true)
+  }
+
+  @Test("500 random single-bit flips: each is refused, detected, or leaves the content as it was")
+  func bitFlips() throws {
+    let text = try String(contentsOfFile: Self.root + "/Sessions/neocloud-abl.deal", encoding: .utf8)
+    let original = try SessionCodec.decode(text, schema: .standard)
+    let bytes = Array(text.utf8)
+    var state: UInt64 = 0x5EED
+    func next() -> UInt64 {
+      state &+= 0x9E37_79B9_7F4A_7C15
+      var z = state
+      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+      return z ^ (z >> 31)
+    }
+    var silent: [Int] = []
+    for _ in 0..<500 {
+      var b = bytes
+      let at = Int(next() % UInt64(b.count))
+      b[at] ^= UInt8(1 << (next() % 8))
+      let flipped = String(decoding: b, as: UTF8.self)
+      guard let file = try? SessionCodec.decode(flipped, schema: .standard) else { continue }
+      if SessionCodec.contentMatches(file, text: flipped) == false { continue }
+      // Opened without a word: only if the content is the same (a flip in
+      // the metadata, which the hash does not cover).
+      if file.session != original.session || file.journal != original.journal { silent.append(at) }
+    }
+    #expect(silent.isEmpty, "content changed without a mismatch at bytes \(silent)")
+  }
+}

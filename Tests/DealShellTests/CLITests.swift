@@ -109,6 +109,29 @@ struct CLITests {
     #expect(bad.status == 2 && bad.out.isEmpty && bad.err.contains("cannot read 'Sessions/nope.deal'"), "\(bad.err)")
   }
 
+  @Test("a file changed outside dealsh: a warning on opening and in check; --strict refuses it")
+  func tampered() throws {
+    let dir = Self.tempDir()
+    let text = try String(contentsOfFile: TestShell.repositoryRoot + "/Sessions/neocloud-abl.deal", encoding: .utf8)
+    try text.replacingOccurrences(of: "\"units\": 16384", with: "\"units\": 16385").write(
+      toFile: dir + "/t.deal", atomically: true, encoding: .utf8)
+    let o = try Self.run(["-c", "open t.deal; check"], in: dir)
+    #expect(o.out.contains("warning: 't.deal' was changed outside dealsh"), "\(o.out)")
+    #expect(o.out.contains("warning t.deal: the file was changed outside dealsh"))
+    let c = try Self.run(["-c", "ls --json", "t.deal"], in: dir)
+    #expect(c.status == 0 && c.err.contains("warning: 't.deal' was changed outside dealsh"), "\(c.err)")
+    #expect((try? JSONSerialization.jsonObject(with: Data(c.out.utf8))) != nil, "standard output stays one JSON document")
+    let strict = try Self.run(["-c", "open t.deal --strict"], in: dir)
+    #expect(strict.status == 1 && strict.err.contains("refused: 't.deal' was changed outside dealsh"))
+    try "open t.deal\n".write(toFile: dir + "/s.dsh", atomically: true, encoding: .utf8)
+    #expect(try Self.run(["run", "s.dsh", "--strict"], in: dir).status == 1)
+    #expect(try Self.run(["run", "s.dsh"], in: dir).status == 0)
+    // Saving writes a fresh hash: the warning goes.
+    #expect(try Self.run(["-c", "open t.deal; save --force"], in: dir).status == 0)
+    let again = try Self.run(["-c", "open t.deal --strict; check"], in: dir)
+    #expect(again.status == 0 && !again.out.contains("changed outside"), "\(again.out)\(again.err)")
+  }
+
   @Test("a file in the current folder wins over the sessions folder")
   func localFileWins() throws {
     let dir = Self.tempDir()

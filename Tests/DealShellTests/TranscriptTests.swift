@@ -20,6 +20,23 @@ struct TranscriptTests {
     #expect(Transcript.matches(expected: expected, actual: actual) == match)
   }
 
+  @Test("300,000 lines after a '...' match in one pass, with constant stack; a wrong line still fails")
+  func longOutput() {
+    let actual = (0..<300_000).map { "line \($0)" }
+    #expect(Transcript.matches(expected: ["line 0", "...", "line 299999"], actual: actual))
+    #expect(Transcript.matches(expected: ["...", "line 150000", "...", "line 299...9"], actual: actual))
+    #expect(!Transcript.matches(expected: ["line 0", "...", "line 300000"], actual: actual))
+    #expect(!Transcript.matches(expected: ["line 1", "..."], actual: actual))
+    #expect(!Transcript.matches(expected: ["...", "line 299999", "line 0"], actual: actual))
+    // A wrong line in a long transcript is reported without a table of
+    // 300,000 × 300,000 cells.
+    var wrong = actual
+    wrong[200_000] = "not this"
+    #expect(!Transcript.matches(expected: actual, actual: wrong))
+    let d = Transcript.diff(expected: actual, actual: wrong, entry: .init(command: "ls", expected: actual, line: 1))
+    #expect(d.contains("-line 200000") && d.contains("+not this"))
+  }
+
   @Test("parse: commands and their output; a header is ignored")
   func parse() {
     let entries = Transcript.parse("header\ndealsh> ls\nno nodes\n\ndealsh> deal\nx\n")

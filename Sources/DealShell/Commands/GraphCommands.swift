@@ -3,7 +3,7 @@ import DealPluginAPI
 
 /// The commands that build and inspect the deal graph (SPEC §3).
 enum GraphCommands {
-  static var all: [CommandSpec] { [deal, add, set, unset, rm, link, unlink, ls, show, graph, check] }
+  static var all: [CommandSpec] { [deal, add, set, unset, rm, link, unlink, ls, show, graph] }
 
   // MARK: deal
 
@@ -363,12 +363,16 @@ enum GraphCommands {
     return CommandOutput(text: text, json: json)
   }
 
-  static let check = CommandSpec(
+  static func check(_ shell: Shell) -> CommandSpec {
+    CommandSpec(
     name: "check", abstract: "validate the whole deal and list problems (fails on errors)",
     usage: "check", examples: ["check"]
-  ) { inv, ctx in
+  ) { [unowned shell] inv, ctx in
     try inv.noExtraPositionals(after: 0, usage: "check")
-    let problems = ctx.session.check(schema: ctx.schema)
+    var problems = ctx.session.check(schema: ctx.schema)
+    if let t = shell.tampered {
+      problems.insert(Problem(.warning, t, "the file was changed outside dealsh: its content no longer matches its content hash ('save' writes a fresh one)"), at: 0)
+    }
     let errors = problems.filter { $0.severity == .error }.count
     let warnings = problems.count - errors
     var lines: [String] = []
@@ -387,6 +391,7 @@ enum GraphCommands {
         "problems": .array(problems.map { ["severity": .string($0.severity.rawValue), "node": .string($0.node), "message": .string($0.message)] }),
       ],
       failed: errors > 0)
+  }
   }
 
   // MARK: helpers

@@ -249,6 +249,6 @@ struct CorePlugin: DealPlugin {
   var name: String { "core" }
   var version: String { DealshVersion.current }
   var commands: [CommandSpec] {
-    GraphCommands.all + SessionCommands.all(shell) + MetaCommands.all(shell)
+    GraphCommands.all + [GraphCommands.check(shell)] + SessionCommands.all(shell) + MetaCommands.all(shell)
   }
 }

@@ -64,7 +64,7 @@ enum SessionCommands {
   static func open(_ shell: Shell) -> CommandSpec {
     CommandSpec(
       name: "open", abstract: "read a session from a .deal file (never runs anything in it)",
-      usage: "open PATH [--copy] [--force]",
+      usage: "open PATH [--copy] [--force] [--strict]",
       discussion: """
         A bare name resolves in the sessions folder, unless a file of that name is in the current
         folder. The file is checked completely before the session in memory is replaced.
@@ -76,13 +76,19 @@ enum SessionCommands {
       flags: [
         FlagSpec("copy", help: "open an untitled copy; 'save NAME' keeps it under a new name"),
         FlagSpec("force", help: "do not ask about unsaved changes"),
+        FlagSpec("strict", help: "refuse a file whose content no longer matches its content hash"),
       ],
       effects: .controlsShell
     ) { [unowned shell] inv, ctx in
-      let arg = try inv.positional(0, "PATH", usage: "open PATH [--copy] [--force]")
-      try inv.noExtraPositionals(after: 1, usage: "open PATH [--copy] [--force]")
+      let arg = try inv.positional(0, "PATH", usage: "open PATH [--copy] [--force] [--strict]")
+      try inv.noExtraPositionals(after: 1, usage: "open PATH [--copy] [--force] [--strict]")
       let path = shell.environment.sessionPath(arg, reading: true)
-      let (file, fp) = try shell.readSession(path)
+      let (file, fp, intact) = try shell.readSessionChecked(path)
+      if intact == false, inv.has("strict") || shell.strict {
+        throw DealError(
+          .file, "refused: " + Shell.tamperedMessage(path),
+          hint: "open it without --strict to look at it; 'save' then writes a fresh hash", subject: .text(arg))
+      }
       try confirmDiscard(shell, ctx, force: inv.has("force"))
       let copy = inv.has("copy")
       if copy {
@@ -94,16 +100,19 @@ enum SessionCommands {
       } else {
         shell.replace(with: file, path: path, disk: FileIO.diskState(path, fingerprint: fp, contentHash: file.metadata.contentHash))
       }
+      shell.tampered = intact == false ? path : nil
       let s = shell.session
       let what = "\(s.deal.title.isEmpty ? "untitled" : "\"\(s.deal.title)\""), \(count(s.graph.nodeCount, "node")), \(count(s.graph.edgeCount, "edge"))"
+      var text = copy
+        ? "opened a copy of '\(path)': \(what); 'save NAME' keeps it under a new name, the file stays as it is"
+        : "opened '\(path)': \(what), revision \(file.metadata.revision)"
+      if intact == false { text += "\nwarning: " + Shell.tamperedMessage(path) + "; check it before relying on it ('save' writes a fresh hash)" }
       return CommandOutput(
-        text: copy
-          ? "opened a copy of '\(path)': \(what); 'save NAME' keeps it under a new name, the file stays as it is"
-          : "opened '\(path)': \(what), revision \(file.metadata.revision)",
+        text: text,
         json: [
           "path": .string(path), "title": .string(s.deal.title), "nodes": .number(Double(s.graph.nodeCount)),
           "edges": .number(Double(s.graph.edgeCount)), "revision": .number(Double(file.metadata.revision)),
-          "copy": .bool(copy),
+          "copy": .bool(copy), "content_intact": intact.map { .bool($0) } ?? .null,
         ])
     }
   }
@@ -253,13 +262,27 @@ extension Shell {
   /// Reads and decodes a session file; returns it and the fingerprint of
   /// its bytes. Nothing in the shell changes.
   func readSession(_ path: String) throws(DealError) -> (SessionFile, UInt64) {
+    let (file, fp, _) = try readSessionChecked(path)
+    return (file, fp)
+  }
+
+  /// Reads a session and checks its content against its content hash:
+  /// `intact` is false when the file changed outside dealsh since it was
+  /// saved (nil for a file with no hash, migrated from format 1).
+  func readSessionChecked(_ path: String) throws(DealError) -> (file: SessionFile, fingerprint: UInt64, intact: Bool?) {
     let text = try FileIO.read(path)
     do {
       let file = try SessionCodec.decode(text, schema: schema)
-      return (file, FileIO.fingerprint(text))
+      return (file, FileIO.fingerprint(text), SessionCodec.contentMatches(file, text: text))
     } catch {
       throw DealError(.file, "cannot open '\(path)': \(error.message)", hint: "the session in memory is unchanged")
     }
+  }
+
+  /// What `open` says of a file whose content no longer matches its hash.
+  static func tamperedMessage(_ path: String) -> String {
+    "'\(path)' was changed outside dealsh: its content no longer matches the content hash it was saved with "
+      + "(a damaged copy, or a hand-edited or merged file)"
   }
 
   /// Saves the session (SPEC §4). The revision and modified time change only
