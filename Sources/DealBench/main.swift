@@ -91,6 +91,8 @@ func bigScript() -> [String] {
     lines.append("link e\(i) guarantees f\((i + 1) % n)")
     lines.append("link l\(i) covers g\((i + 1) % n)")
   }
+  // Notes too: each is an append to a list every undo step keeps a version of.
+  for i in 0..<(2 * n) { lines.append("note \"review item \(i)\"") }
   return lines
 }
 

@@ -16,16 +16,22 @@ public struct Note: Equatable, Sendable {
 public struct Session: Equatable, Sendable {
   public var deal: Deal
   public var graph: DealGraph
-  public var notes: [Note]
+  /// Notes in the order written (appends stay cheap however many versions
+  /// the undo stack holds).
+  public var notes: ChunkedList<Note>
   /// Named scenarios (`shock ... name=NAME`, `scenario save`).
   public var scenarios: [String: Scenario]
   /// The scenario commands run under when none is named (`scenario use`).
   public var activeScenario: String? = nil
 
   public init(deal: Deal, graph: DealGraph = DealGraph(), notes: [Note] = [], scenarios: [String: Scenario] = [:]) {
+    self.init(deal: deal, graph: graph, noteList: ChunkedList(notes), scenarios: scenarios)
+  }
+
+  public init(deal: Deal, graph: DealGraph, noteList: ChunkedList<Note>, scenarios: [String: Scenario]) {
     self.deal = deal
     self.graph = graph
-    self.notes = notes
+    self.notes = noteList
     self.scenarios = scenarios
   }
 

@@ -87,14 +87,43 @@ public struct LineChart {
 }
 
 /// Writes RFC 4180 CSV: a header row, comma-separated, quoted where needed,
-/// CRLF line ends, plain numbers.
+/// CRLF line ends, plain numbers. A text cell a spreadsheet would take for a
+/// formula — one that begins with `=`, `+`, `-`, `@`, a tab or a carriage
+/// return and is not a number — is written with a leading apostrophe, so it
+/// shows as the text it is (a node named `=cmd|calc!A1` runs nothing).
 public enum CSV {
   public static func text(header: [String], rows: [[String]]) -> String {
-    func field(_ s: String) -> String {
-      s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
-        ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    ([header] + rows).map { $0.map(field).joined(separator: ",") }.joined(separator: "\r\n") + "\r\n"
+  }
+
+  /// One cell as written.
+  public static func field(_ raw: String) -> String {
+    var s = raw
+    if let first = s.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first), !isPlainNumber(s) { s = "'" + s }
+    return s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+      ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+  }
+
+  /// `-12`, `3.5`, `-1.2e-7`: what `number` writes.
+  static func isPlainNumber(_ s: String) -> Bool {
+    var u = Substring(s).utf8[...]
+    if u.first == UInt8(ascii: "-") { u = u.dropFirst() }
+    func digits(_ v: inout Substring.UTF8View.SubSequence) -> Bool {
+      let n = v.prefix { (0x30...0x39).contains($0) }.count
+      v = v.dropFirst(n)
+      return n > 0
     }
-    return ([header] + rows).map { $0.map(field).joined(separator: ",") }.joined(separator: "\r\n") + "\r\n"
+    guard digits(&u) else { return false }
+    if u.first == UInt8(ascii: ".") {
+      u = u.dropFirst()
+      guard digits(&u) else { return false }
+    }
+    if u.first == UInt8(ascii: "e") || u.first == UInt8(ascii: "E") {
+      u = u.dropFirst()
+      if u.first == UInt8(ascii: "-") || u.first == UInt8(ascii: "+") { u = u.dropFirst() }
+      guard digits(&u) else { return false }
+    }
+    return u.isEmpty
   }
 
   /// A number as CSV writes it: rounded to `decimals`, no grouping.

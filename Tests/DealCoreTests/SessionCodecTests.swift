@@ -245,3 +245,21 @@ struct ContentHashTests {
     #expect(silent.isEmpty, "content changed without a mismatch at bytes \(silent)")
   }
 }
+
+@Suite("chunked list")
+struct ChunkedListTests {
+  @Test("indexes, appends and compares like an array; earlier versions keep their elements")
+  func valueSemantics() {
+    var a = ChunkedList<Int>()
+    var versions: [ChunkedList<Int>] = []
+    for i in 0..<1_000 {
+      versions.append(a)
+      a.append(i)
+    }
+    #expect(Array(a) == Array(0..<1_000))
+    #expect(a.count == 1_000 && a[999] == 999 && a[256] == 256)
+    for (k, v) in versions.enumerated() where k % 97 == 0 { #expect(Array(v) == Array(0..<k)) }
+    #expect(ChunkedList([1, 2, 3]) == [1, 2, 3])
+    #expect(ChunkedList([1, 2, 3]) != [1, 2])
+  }
+}

@@ -1,4 +1,5 @@
 import DealCore
+import DealPluginAPI
 import Foundation
 import Testing
 import _DealShellTestSupport
@@ -59,6 +60,37 @@ struct CSVTests {
       #expect(abs(Double(r[4])! - f!["expected_loss"]!.numberValue!) < 0.01)
       #expect(abs(Double(r[3])! - f!["pd"]!.numberValue!) < 1e-6)
     }
+  }
+
+  @Test("a text cell a spreadsheet would run as a formula is written as text; numbers stay numbers")
+  func formulaInjection() throws {
+    #expect(CSV.field("=cmd|calc!A1") == "'=cmd|calc!A1")
+    #expect(CSV.field("+1+1") == "'+1+1")
+    #expect(CSV.field("-2+3") == "'-2+3")
+    #expect(CSV.field("@SUM(A1)") == "'@SUM(A1)")
+    #expect(CSV.field("\tx") == "'\tx")
+    #expect(CSV.field("\rx") == "\"'\rx\"")
+    #expect(CSV.field("=a,b") == "\"'=a,b\"")
+    for n in ["-12", "-0.33", "3.5", "-1.2e-7", "42", "1E+5"] { #expect(CSV.field(n) == n, "\(n)") }
+    #expect(CSV.field("-") == "'-")
+    #expect(CSV.field("-inf") == "'-inf")
+    // Through the writers: a name, a title, an attribute value.
+    let t = TestShell()
+    t.ok("deal title=\"@SUM(1+1)\"")
+    t.ok("add entity a type=spv name=\"=cmd|calc!A1\"")
+    t.ok("ls --csv \(t.folder)/ls.csv")
+    let ls = try file(t, "ls.csv")
+    #expect(ls[1][3].hasPrefix("'=cmd"), "\(ls)")
+    t.ok("show a --csv \(t.folder)/show.csv")
+    #expect(try file(t, "show.csv").contains { $0.contains("'=cmd|calc!A1") })
+    t.ok("save x")
+    t.ok("sessions --csv \(t.folder)/sessions.csv")
+    #expect(try file(t, "sessions.csv")[1][1] == "'@SUM(1+1)")
+    // A negative number in a table stays a number.
+    t.ok("open \(TestShell.repositoryRoot)/Sessions/neocloud-abl.deal --force")
+    t.ok("shock spot=-30% --csv \(t.folder)/shock.csv")
+    let shock = try file(t, "shock.csv")
+    #expect(shock.dropFirst().allSatisfy { row in row.dropFirst().allSatisfy { $0.isEmpty || Double($0) != nil } }, "\(shock)")
   }
 
   @Test("--csv on a command without a table is an unknown flag")
