@@ -302,6 +302,9 @@ public struct DealGraph: Equatable, Sendable {
   /// - Throws: if the id is malformed or taken.
   public mutating func add(_ node: Node) throws(DealError) {
     try DealGraph.checkID(node.id)
+    if nodes.count >= SessionLimits.maxNodes {
+      throw DealError(.invalid, "the graph has \(nodes.count) nodes, the most a session file holds", subject: .text(node.id))
+    }
     if let existing = nodes[node.id] {
       throw DealError(
         .invalid, "id '\(node.id)' is already used by \(existing.kind.article) \(existing.kind.rawValue) (\(existing.type))",
@@ -344,6 +347,9 @@ public struct DealGraph: Equatable, Sendable {
     let k = edge.key
     guard let a = nodes[k.from] else { throw DealError.unknownNode(k.from, in: nodes.keys) }
     guard let b = nodes[k.to] else { throw DealError.unknownNode(k.to, in: nodes.keys) }
+    if edgeCount >= SessionLimits.maxEdges {
+      throw DealError(.invalid, "the graph has \(edgeCount) edges, the most a session file holds")
+    }
     try DealGraph.checkEnds(k.rel, a, b)
     if k.from == k.to {
       throw DealError(.invalid, "'\(k.rel.rawValue)' cannot join '\(k.from)' to itself", subject: .text(k.to))

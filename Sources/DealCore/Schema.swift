@@ -111,6 +111,11 @@ public struct AttributeSpec: Sendable {
 
   /// Reads and checks a value typed by the user.
   public func parse(_ text: String) throws(DealError) -> AttrValue {
+    if text.utf8.count > SessionLimits.maxAttributeBytes {
+      throw DealError(
+        .invalid, "the value for '\(key)' is \(text.utf8.count) bytes long, more than the \(SessionLimits.size(SessionLimits.maxAttributeBytes)) a session file holds",
+        subject: .value(key))
+    }
     let v = try type.parse(text, key: key)
     if let why = validate?(v) {
       throw DealError(.invalid, "invalid value '\(text)' for '\(key)': \(why)", subject: .value(key))
@@ -126,6 +131,8 @@ public struct AttributeSpec: Sendable {
       if spec.integer, x != x.rounded() { return "expected a whole number" }
       let tooLow = spec.minInclusive ? x < spec.min : x <= spec.min
       if tooLow || x > spec.max { return spec.boundsText + " (got \(Format.plain(x)))" }
+    case (.text, .text(let s)) where s.utf8.count > SessionLimits.maxAttributeBytes:
+      return "\(s.utf8.count) bytes long, more than the \(SessionLimits.size(SessionLimits.maxAttributeBytes)) a session file holds"
     case (.bool, .bool), (.date, .date), (.text, .text): break
     case (.choice(let options), .text(let s)):
       if !options.contains(s) { return "expected one of \(options.joined(separator: ", "))" }

@@ -13,10 +13,10 @@ public enum SessionCodec {
   /// The version this build writes. 2 added `content_hash`.
   public static let version = 2
   /// Files larger than this are refused before they are parsed.
-  public static let maxBytes = 64 << 20
+  public static let maxBytes = SessionLimits.maxFileBytes
   public static let maxDepth = 32
-  public static let maxNodes = 1_000_000
-  public static let maxJournal = 1_000_000
+  public static let maxNodes = SessionLimits.maxNodes
+  public static let maxJournal = SessionLimits.maxJournal
 
   /// Why a session file was refused.
   public struct DecodeError: Error, Equatable, CustomStringConvertible, Sendable {
@@ -491,7 +491,7 @@ public enum SessionCodec {
   static func decodeEdges(_ top: [String: JSONValue], schema: Schema) throws(DecodeError) -> [Edge] {
     var edgeSpecCache: [Relation: [String: AttributeSpec]] = [:]
     guard case .array(let edges)? = top["edges"] ?? .array([]) else { throw DecodeError("\"edges\" must be an array") }
-    if edges.count > maxNodes * 4 { throw DecodeError("too many edges") }
+    if edges.count > SessionLimits.maxEdges { throw DecodeError("more than \(SessionLimits.maxEdges) edges") }
     var edgeList: [Edge] = []
     edgeList.reserveCapacity(edges.count)
     var seen = Set<EdgeKey>(minimumCapacity: edges.count)
@@ -554,7 +554,7 @@ public enum SessionCodec {
       return ""
     }
     guard case .string(let s) = v else { throw DecodeError("\(at()): \"\(k)\" must be a string, not \(v.typeName)") }
-    guard s.utf8.count <= 1 << 20 else { throw DecodeError("\(at()): \"\(k)\" is too long") }
+    guard s.utf8.count <= SessionLimits.maxTextBytes else { throw DecodeError("\(at()): \"\(k)\" is too long") }
     return s
   }
 
@@ -598,7 +598,7 @@ public enum SessionCodec {
         guard let d = CalendarDate(parsing: s) else { throw DecodeError("\(at()): \"\(k)\": \"\(s)\" is not a real date") }
         value = .date(d)
       case (.choice, .string(let s)), (.text, .string(let s)):
-        guard s.utf8.count <= 1 << 16 else { throw DecodeError("\(at()): \"\(k)\" is too long") }
+        guard s.utf8.count <= SessionLimits.maxAttributeBytes else { throw DecodeError("\(at()): \"\(k)\" is too long") }
         value = .text(s)
       default:
         throw DecodeError("\(at()): \"\(k)\" must be \(spec.type.summary), not \(raw.typeName)")

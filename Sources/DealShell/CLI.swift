@@ -189,7 +189,7 @@ public enum CLI {
       guard !check.isEmpty else { return fail("--check needs a transcript") }
       var failed = 0, passed = 0
       for path in check {
-        guard let text = try? FileIO.read(path, limit: 64 << 20) else { return fail("cannot read '\(path)'") }
+        guard let text = try? FileIO.read(path, limit: 64 << 20, regularOnly: false) else { return fail("cannot read '\(path)'") }
         guard let shell = makeShell() else { return 2 }
         shell.variables = vars
         shell.strict = strict
@@ -209,7 +209,7 @@ public enum CLI {
       return failed > 0 ? 1 : 0
     }
     if let record {
-      guard let text = try? FileIO.read(record, limit: 16 << 20) else { return fail("cannot read '\(record)'") }
+      guard let text = try? FileIO.read(record, limit: 16 << 20, regularOnly: false) else { return fail("cannot read '\(record)'") }
       guard let shell = makeShell() else { return 2 }
       shell.variables = vars
       let (transcript, _) = shell.record(script: text, prompts: prompts)
@@ -218,7 +218,7 @@ public enum CLI {
     }
     guard let script else { return fail("run needs a script\n\(usage)") }
     let text: String
-    do { text = try FileIO.read(script, limit: 16 << 20) } catch { return fail(error.message) }
+    do { text = try FileIO.read(script, limit: 16 << 20, regularOnly: false) } catch { return fail(error.message) }
     guard let shell = makeShell() else { return 2 }
     shell.variables = vars
     shell.strict = strict

@@ -257,12 +257,9 @@ extension Shell {
     if o.unreadable > 0 { throw fail("\(o.unreadable) line\(o.unreadable == 1 ? "" : "s") of its journal cannot be read") }
     // The base.
     if let p = o.path {
-      let file: SessionFile
-      do { file = try readSession(p).0 } catch { throw fail("its file '\(p)' cannot be read (\(error.message))") }
-      replace(with: file, path: p, disk: nil)
-      if let (_, fp) = try? readSession(p) {
-        diskState = FileIO.diskState(p, fingerprint: fp, contentHash: file.metadata.contentHash)
-      }
+      let file: SessionFile, disk: FileIO.DiskState
+      do { (file, disk, _) = try readSessionChecked(p) } catch { throw fail("its file '\(p)' cannot be read (\(error.message))") }
+      replace(with: file, path: p, disk: disk)
     } else if let text = o.head["base"]?.stringValue, let file = try? SessionCodec.decode(text, schema: schema) {
       replace(with: file, path: nil, disk: nil)
       metadata = nil

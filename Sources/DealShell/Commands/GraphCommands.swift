@@ -33,7 +33,9 @@ enum GraphCommands {
         case "horizon":
           let v = try ValueType.number(NumberSpec(.months, min: 1, max: 600, integer: true)).parse(value, key: key)
           d.horizon = Int(v.number!)
-        case "title": d.title = value
+        case "title":
+          try SessionLimits.checkText(value, "the title")
+          d.title = value
         default:
           guard value.uppercased() == "USD" else {
             throw DealError(.invalid, "unsupported currency '\(value)'", hint: "dealsh models USD deals", subject: .value(key))

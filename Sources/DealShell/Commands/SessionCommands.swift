@@ -27,6 +27,7 @@ enum SessionCommands {
       try confirmDiscard(shell, ctx, force: inv.has("force"))
       shell.replace(with: nil, path: nil, disk: nil)
       let title = inv.positionals.joined(separator: " ")
+      try SessionLimits.checkText(title, "the title")
       if !title.isEmpty {
         var s = shell.session
         s.deal.title = title
@@ -83,7 +84,7 @@ enum SessionCommands {
       let arg = try inv.positional(0, "PATH", usage: "open PATH [--copy] [--force] [--strict]")
       try inv.noExtraPositionals(after: 1, usage: "open PATH [--copy] [--force] [--strict]")
       let path = shell.environment.sessionPath(arg, reading: true)
-      let (file, fp, intact) = try shell.readSessionChecked(path)
+      let (file, disk, intact) = try shell.readSessionChecked(path)
       if intact == false, inv.has("strict") || shell.strict {
         throw DealError(
           .file, "refused: " + Shell.tamperedMessage(path),
@@ -98,7 +99,7 @@ enum SessionCommands {
         shell.metadata = nil
         shell.copiedFrom = path
       } else {
-        shell.replace(with: file, path: path, disk: FileIO.diskState(path, fingerprint: fp, contentHash: file.metadata.contentHash))
+        shell.replace(with: file, path: path, disk: disk)
       }
       shell.tampered = intact == false ? path : nil
       let s = shell.session
@@ -199,7 +200,7 @@ enum SessionCommands {
       guard shell.sourceDepth < Shell.maxSourceDepth else {
         throw DealError(.invalid, "scripts nested deeper than \(Shell.maxSourceDepth) levels (does '\(path)' source itself?)")
       }
-      let text = try FileIO.read(path, limit: 16 << 20)
+      let text = try FileIO.read(path, limit: 16 << 20, regularOnly: false)
       shell.sourceDepth += 1
       defer { shell.sourceDepth -= 1 }
       let (status, count) = shell.runScript(text, file: path, keepGoing: false)
@@ -243,6 +244,7 @@ enum SessionCommands {
   ) { inv, ctx in
     let text = inv.positionals.joined(separator: " ")
     if !text.isEmpty {
+      try SessionLimits.checkText(text, "the note")
       let n = Note(text: text, author: ctx.host.author, time: ctx.host.now())
       ctx.modify { $0.notes.append(n) }
       let count = ctx.session.notes.count
@@ -262,18 +264,21 @@ extension Shell {
   /// Reads and decodes a session file; returns it and the fingerprint of
   /// its bytes. Nothing in the shell changes.
   func readSession(_ path: String) throws(DealError) -> (SessionFile, UInt64) {
-    let (file, fp, _) = try readSessionChecked(path)
-    return (file, fp)
+    let (file, disk, _) = try readSessionChecked(path)
+    return (file, disk.fingerprint)
   }
 
   /// Reads a session and checks its content against its content hash:
   /// `intact` is false when the file changed outside dealsh since it was
-  /// saved (nil for a file with no hash, migrated from format 1).
-  func readSessionChecked(_ path: String) throws(DealError) -> (file: SessionFile, fingerprint: UInt64, intact: Bool?) {
-    let text = try FileIO.read(path)
+  /// saved (nil for a file with no hash, migrated from format 1). `disk`
+  /// names the file that was read (taken before reading it).
+  func readSessionChecked(_ path: String) throws(DealError) -> (file: SessionFile, disk: FileIO.DiskState, intact: Bool?) {
+    let (text, identity) = try FileIO.readFile(path)
     do {
       let file = try SessionCodec.decode(text, schema: schema)
-      return (file, FileIO.fingerprint(text), SessionCodec.contentMatches(file, text: text))
+      let disk = FileIO.DiskState(
+        identity: identity ?? FileIO.Identity(stat()), fingerprint: FileIO.fingerprint(text), contentHash: file.metadata.contentHash)
+      return (file, disk, SessionCodec.contentMatches(file, text: text))
     } catch {
       throw DealError(.file, "cannot open '\(path)': \(error.message)", hint: "the session in memory is unchanged")
     }
@@ -297,8 +302,29 @@ extension Shell {
       }
       throw DealError(.usage, "this session has no file yet", hint: "'save NAME' saves it in \(environment.sessionsDirectory)/NAME.deal")
     }
-    let exists = FileManager.default.fileExists(atPath: target)
-    if exists && !force {
+    let now = environment.now()
+    var meta: SessionMetadata
+    if let m = metadata, !isDirty, target == path || arg != nil {
+      meta = m
+    } else {
+      meta = SessionMetadata(
+        author: environment.author, created: metadata?.created ?? now, modified: now,
+        dealshVersion: DealshVersion.current, revision: (metadata?.revision ?? 0) + 1)
+    }
+    if metadata == nil { meta.created = now }
+    try SessionLimits.check(session, journalCount: journal.count, author: environment.author)
+    let text = SessionCodec.encodeBytes(SessionFile(session: session, journal: journal, metadata: meta))
+    if text.count > SessionCodec.maxBytes {
+      throw DealError(
+        .invalid,
+        "the session would be a \(Format.grouped(Double(text.count) / Double(1 << 20), decimals: 1)) MiB file, more than the \(SessionCodec.maxBytes >> 20) MiB a session file may hold; nothing was written",
+        hint: "split the deal into sessions, or remove nodes; 'open' refuses larger files")
+    }
+    // The check of the file on disk runs under the folder's save lock,
+    // after the new file is written and synced and just before the rename:
+    // another dealsh saving the same file waits, then sees this save.
+    let identity = try FileIO.writeAtomically(text, to: target) { () throws(DealError) in
+      guard FileIO.exists(target), !force else { return }
       let sameFile = target == path
       if sameFile, let known = diskState, !FileIO.unchanged(target, since: known) {
         var who = ""
@@ -310,28 +336,16 @@ extension Shell {
           if let hash = known.contentHash, SessionCodec.contentHash(other) == hash { sameContent = true }
         }
         if !sameContent { throw DealError(
-          .invalid, "'\(target)' was changed on disk since it was opened\(who)",
+          .invalid, "'\(target)' was changed on disk since it was opened\(who); nothing was written, your changes are kept",
           hint: "'save --force' overwrites it; 'save PATH' writes elsewhere; 'diff \(target)' shows what changed") }
       }
       if !sameFile {
         throw DealError(.invalid, "'\(target)' already exists", hint: "'save \(arg ?? target) --force' overwrites it")
       }
     }
-    let now = environment.now()
-    var meta: SessionMetadata
-    if let m = metadata, !isDirty, target == path || arg != nil {
-      meta = m
-    } else {
-      meta = SessionMetadata(
-        author: environment.author, created: metadata?.created ?? now, modified: now,
-        dealshVersion: DealshVersion.current, revision: (metadata?.revision ?? 0) + 1)
-    }
-    if metadata == nil { meta.created = now }
-    let text = SessionCodec.encodeBytes(SessionFile(session: session, journal: journal, metadata: meta))
-    try FileIO.writeAtomically(text, to: target)
     markSaved(
       path: target, metadata: meta,
-      disk: FileIO.diskState(target, fingerprint: FileIO.fingerprint(text), contentHash: FileIO.contentHash(in: text)))
+      disk: FileIO.DiskState(identity: identity, fingerprint: FileIO.fingerprint(text), contentHash: FileIO.contentHash(in: text)))
     return (target, meta)
   }
 }
