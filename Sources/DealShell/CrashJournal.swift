@@ -176,12 +176,28 @@ extension Shell {
 
   /// Says, at start-up, that a session ended with unsaved changes.
   func announceOrphans() {
-    let orphans = CrashJournal.orphans(stateDirectory: environment.stateDirectory)
+    var orphans = CrashJournal.orphans(stateDirectory: environment.stateDirectory)
+    // A shell killed after its save's rename, before it removed its journal:
+    // the file already holds every change.
+    orphans.removeAll { o in
+      guard alreadySaved(o) else { return false }
+      unlink(o.file)
+      return true
+    }
     guard let o = orphans.first else { return }
     let name = o.path.map { ($0 as NSString).lastPathComponent } ?? "an unsaved session"
     io.out(
-      "\(name) has \(o.entries.count) unsaved change\(o.entries.count == 1 ? "" : "s") from a session that ended at \(o.started) or later;"
-        + " 'recover' restores them, 'recover --discard' drops them")
+      "\(name) has \(o.entries.count) unsaved change\(o.entries.count == 1 ? "" : "s") from a session that ended at \(o.started) or later"
+        + " without saving (a crash, a kill, a plugin fault); 'recover' restores them exactly, 'recover --discard' drops them")
+  }
+
+  /// Whether a lost shell's file on disk holds the state its journal ends
+  /// in (saved, then killed before the journal went away).
+  func alreadySaved(_ o: CrashJournal.Orphan) -> Bool {
+    guard let p = o.path, let last = o.entries.last?["hash"]?.stringValue, o.head["hash"]?.stringValue != last,
+      let (file, _, _) = try? readSessionChecked(p)
+    else { return false }
+    return SessionCodec.contentHash(file) == last
   }
 }
 
@@ -209,6 +225,12 @@ enum RecoverCommand {
       if inv.has("discard") {
         for x in orphans { unlink(x.file) }
         return CommandOutput(text: "dropped the unsaved changes of \(orphans.count) session\(orphans.count == 1 ? "" : "s")", json: ["discarded": .number(Double(orphans.count))])
+      }
+      if shell.alreadySaved(o) {
+        unlink(o.file)
+        return CommandOutput(
+          text: "nothing to recover: '\(o.path ?? "")' already holds the lost session's last state (it was saved before the shell ended)",
+          json: ["recovered": .number(0), "already_saved": true, "path": .optional(o.path)])
       }
       try SessionCommands.confirmDiscard(shell, ctx, force: false)
       let outcome = try shell.recover(o)

@@ -16,6 +16,12 @@ final class ExternalPlugin: DealPlugin {
   let commands: [CommandSpec]
   let path: String
   private let handle: UnsafeMutableRawPointer
+  /// Set once one of its commands faulted: it is not called again.
+  let health = Health()
+
+  final class Health {
+    var fault: String?
+  }
   private let table: UnsafePointer<dealsh_plugin>
 
   /// The C entry symbol; its name carries the ABI major version.
@@ -28,6 +34,9 @@ final class ExternalPlugin: DealPlugin {
     guard FileManager.default.fileExists(atPath: path) else {
       throw DealError(.file, "no plugin at '\(path)'")
     }
+    // A damaged library (truncated in a copy) would crash the loader with
+    // SIGBUS when it maps past the end of the file: check it first.
+    try ELFCheck.validate(path)
     guard let h = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
       let why = dlerror().map { String(cString: $0) } ?? "unknown reason"
       throw DealError(.file, "cannot load '\(path)': \(why)")
@@ -82,6 +91,7 @@ final class ExternalPlugin: DealPlugin {
       }
       let t = t
       let pluginName = name
+      let health = health
       specs.append(
         CommandSpec(
           name: cmd, abstract: item["abstract"]?.stringValue ?? "", usage: item["usage"]?.stringValue ?? cmd,
@@ -89,7 +99,7 @@ final class ExternalPlugin: DealPlugin {
           examples: item["examples"]?.arrayValue?.compactMap(\.stringValue) ?? [],
           options: options, flags: flags
         ) { inv, ctx in
-          try ExternalPlugin.run(t, command: cmd, inv, ctx, shell: shell)
+          try ExternalPlugin.run(t, plugin: pluginName, health: health, command: cmd, inv, ctx, shell: shell)
         })
     }
     commands = specs
@@ -104,8 +114,14 @@ final class ExternalPlugin: DealPlugin {
   /// Calls the plugin's `run` with the invocation as JSON, and turns its
   /// answer into a command's output (or error).
   static func run(
-    _ t: UnsafePointer<dealsh_plugin>, command: String, _ inv: Invocation, _ ctx: CommandContext, shell: Shell
+    _ t: UnsafePointer<dealsh_plugin>, plugin: String, health: Health, command: String, _ inv: Invocation, _ ctx: CommandContext,
+    shell: Shell
   ) throws(DealError) -> CommandOutput {
+    if let fault = health.fault {
+      throw DealError(
+        .invalid, "plugin '\(plugin)' is disabled: it crashed earlier in this session (\(fault))",
+        hint: "restart dealsh to load it again; report the crash to the plugin's author")
+    }
     var options: [String: JSONValue] = [:]
     for (k, v, _) in inv.options { options[k] = .string(v) }
     let invocation: JSONValue = [
@@ -120,7 +136,16 @@ final class ExternalPlugin: DealPlugin {
     defer { unmanaged.release() }
     var host = HostCall.table(context: unmanaged.toOpaque())
     let text = invocation.serialized(pretty: false)
-    guard let answerPtr = text.withCString({ t.pointee.run?(&host, $0) }) else {
+    var signal: Int32 = 0
+    let reply = text.withCString { dealsh_guarded_run(t, &host, $0, &signal) }
+    if signal != 0 {
+      let what = "\(signalName(signal)) in '\(command)'"
+      health.fault = what
+      throw DealError(
+        .invalid, "plugin '\(plugin)' crashed (\(what)); the command's changes are undone and the plugin is disabled for this session",
+        hint: "the session is as it was before the command; save it, and report the crash to the plugin's author")
+    }
+    guard let answerPtr = reply else {
       throw DealError(.invalid, "plugin command '\(command)' returned nothing")
     }
     defer { t.pointee.free_buffer?(answerPtr) }
@@ -132,6 +157,18 @@ final class ExternalPlugin: DealPlugin {
       throw DealError(.invalid, message, hint: answer["hint"]?.stringValue)
     }
     return CommandOutput(text: answer["text"]?.stringValue ?? "", json: answer["json"] ?? .object([:]))
+  }
+}
+
+/// "SIGSEGV, a bad memory access".
+func signalName(_ sig: Int32) -> String {
+  switch sig {
+  case SIGSEGV: return "SIGSEGV, a bad memory access"
+  case SIGBUS: return "SIGBUS, a bad memory access"
+  case SIGFPE: return "SIGFPE, an arithmetic fault"
+  case SIGILL: return "SIGILL, an illegal instruction"
+  case SIGABRT: return "SIGABRT, the plugin aborted"
+  default: return "signal \(sig)"
   }
 }
 

@@ -85,6 +85,11 @@ public final class Shell {
   public var variables: [String: String] = [:]
   var sourceDepth = 0
   static let maxSourceDepth = 16
+  /// How deeply commands may nest through `runCommand` (a plugin calling
+  /// the host calling a plugin ...): beyond it a call is refused, not a
+  /// stack overflow.
+  var hostDepth = 0
+  static let maxHostDepth = 8
 
   /// Asks the user a yes/no question (set by the interactive loop).
   public var confirmHandler: ((String) -> Bool)? = nil
@@ -223,6 +228,15 @@ public final class Shell {
     }
     var context = CommandContext(session: session, schema: schema, host: self, terminal: environment.terminal, analysis: analysis)
     cancelBaseline = Interrupts.count
+    // A command that fails leaves the session as it was, changes made
+    // through the host included (a plugin that changed the session, then
+    // failed or crashed). Commands that control the shell (source, open,
+    // undo) keep what they did.
+    let checkpoint = Checkpoint(self)
+    func failed(_ e: DealError) -> Result<CommandOutput, DealError> {
+      if spec.effects != .controlsShell { rollBack(to: checkpoint) }
+      return .failure(e.withCommand(spec.name))
+    }
     do {
       var output = try spec.run(invocation, &context)
       // --csv FILE for a tabular command that does not write its own;
@@ -243,10 +257,30 @@ public final class Shell {
       }
       return .success(output)
     } catch let e as DealError {
-      return .failure(e.withCommand(spec.name))
+      return failed(e)
     } catch {
-      return .failure(DealError(.invalid, "\(error)").withCommand(spec.name))
+      return failed(DealError(.invalid, "\(error)"))
     }
+  }
+
+  /// The shell's state before a command, to go back to if it fails.
+  struct Checkpoint {
+    var session: Session, journalCount: Int, undoCount: Int, redoStack: [Snapshot], changeID: Int
+    init(_ s: Shell) {
+      (session, journalCount, undoCount, redoStack, changeID) = (s.session, s.journal.count, s.undoStack.count, s.redoStack, s.changeID)
+    }
+  }
+
+  /// Undoes the changes made since `c` (by commands run through the host)
+  /// and journals the state for crash recovery.
+  func rollBack(to c: Checkpoint) {
+    guard changeID != c.changeID else { return }
+    session = c.session
+    journal.removeLast(max(0, journal.count - c.journalCount))
+    undoStack.removeLast(max(0, undoStack.count - c.undoCount))
+    redoStack = c.redoStack
+    changeID = c.changeID
+    crashJournal?.record(.snapshot, hash: contentHashNow, snapshot: { self.snapshotText })
   }
 
   /// Makes `newSession` current, with an undo step and a journal entry.
@@ -390,6 +424,13 @@ extension DealError {
 
 extension Shell: CommandHost {
   public func runCommand(_ line: String) throws(DealError) -> JSONValue {
+    guard hostDepth < Shell.maxHostDepth else {
+      throw DealError(
+        .invalid, "commands run through the host nest deeper than \(Shell.maxHostDepth) levels (does a plugin command call itself?)",
+        hint: "the session is unchanged")
+    }
+    hostDepth += 1
+    defer { hostDepth -= 1 }
     let commands: [CommandWords]
     do { commands = try Lexer(variables: variables).split(line) } catch {
       throw DealError(.usage, error.message, hint: error.hint)

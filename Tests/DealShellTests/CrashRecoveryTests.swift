@@ -138,3 +138,30 @@ struct CrashRecoveryTests {
     }
   }
 }
+
+extension CrashRecoveryTests {
+  @Test("killed between a save's rename and the journal's removal: recovery re-applies nothing")
+  func killedAfterRename() throws {
+    let dir = Self.tempDir()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let t = shell(dir)
+    t.ok("add entity a type=spv")
+    t.ok("save r5")
+    t.ok("note once only")
+    let journal = try #require(t.shell.crashJournal).file
+    let before = try Data(contentsOf: URL(fileURLWithPath: journal))
+    t.ok("save")
+    // As if killed right after the rename: the journal is still there.
+    try before.write(to: URL(fileURLWithPath: journal))
+    let saved = t.shell.contentHashNow
+    try kill(t, dir, as: 999_005)
+    let u = shell(dir)
+    let out = u.ok("recover")
+    #expect(out.contains("nothing to recover") && out.contains("already holds the lost session's last state"), "\(out)")
+    u.ok("open r5")
+    #expect(u.shell.session.notes.count == 1, "the note is there once")
+    #expect(u.shell.contentHashNow == saved)
+    let left = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/state/dealsh/recovery")) ?? []
+    #expect(!left.contains("999005.journal"), "the journal is gone: \(left)")
+  }
+}

@@ -128,3 +128,58 @@ struct PluginTests {
     #expect(r.err.contains("warning: plugin not loaded: cannot load '\(dir)/broken.so'"))
   }
 }
+
+/// Plugin faults cannot take the session with them.
+extension PluginTests {
+  @Test("a plugin that dereferences NULL: the shell goes on, the session is unchanged, the plugin is disabled")
+  func crashingPlugin() throws {
+    let t = deal()
+    t.ok("plugin load \(try Self.buildC("faults"))")
+    t.ok("note before")
+    let before = t.shell.session
+    t.expectRefused("hello-crash", "plugin 'hello' crashed (SIGSEGV, a bad memory access in 'hello-crash')")
+    #expect(t.shell.session == before)
+    t.expectRefused("hello", "plugin 'hello' is disabled: it crashed earlier in this session")
+    #expect(t.ok("note").contains("before"), "the shell still works")
+  }
+
+  @Test("changes made through the host by a plugin command that then fails or crashes are undone")
+  func failingPluginChangesNothing() throws {
+    let t = deal()
+    t.ok("plugin load \(try Self.buildC("rollback"))")
+    let before = t.shell.session
+    let history = t.ok("history")
+    t.expectRefused("hello-change-fail", "gave up halfway")
+    #expect(t.shell.session == before, "the note and the entity are gone")
+    #expect(t.ok("history") == history, "nor are they in the journal")
+    t.ok("add entity mine type=spv")
+    t.ok("undo")
+    #expect(t.shell.session == before, "undo steps back over the user's own change only")
+    t.expectRefused("hello-change-crash", "crashed")
+    #expect(t.shell.session == before)
+    #expect(t.shell.session.graph["doomed"] == nil)
+  }
+
+  @Test("a plugin command that calls itself through the host is stopped at a depth limit")
+  func selfCallingPlugin() throws {
+    let t = deal()
+    t.ok("plugin load \(try Self.buildC("loop"))")
+    let (status, out) = t.run("hello-loop")
+    #expect(status == .failed)
+    #expect(out.contains("hello-loop: a nested call was refused"), "\(out)")
+    #expect(t.ok("hello") == "hello: 5 nodes")
+  }
+
+  @Test("a truncated library is refused at plugin load, the shell goes on", arguments: [100, 1000, 4000, 8000])
+  func truncatedLibrary(_ bytes: Int) throws {
+    let lib = try Self.buildC("whole")
+    let cut = lib + ".cut-\(bytes).so"
+    try Data(try Data(contentsOf: URL(fileURLWithPath: lib)).prefix(bytes)).write(to: URL(fileURLWithPath: cut))
+    let t = deal()
+    let (status, out) = t.run("plugin load \(cut)")
+    #expect(status == .failed)
+    #expect(out.contains("cannot load '\(cut)'"), "\(out)")
+    t.ok("plugin load \(lib)")
+    #expect(t.ok("hello") == "hello: 5 nodes")
+  }
+}
