@@ -87,13 +87,17 @@ readme: build
 FUZZ_SECONDS ?= 60
 # FUZZ_RUNS=N stops each target after N inputs instead (within FUZZ_SECONDS).
 FUZZ_RUNS ?=
+# FUZZ_TARGETS=check picks targets (all by default).
+FUZZ_TARGETS ?= lexer session transcript check csv
 fuzz: deps
 	DEALSH_FUZZ=1 $(SWIFT) build -c release --sanitize=fuzzer --product DealFuzz --scratch-path .build-fuzz
-	@rm -rf fuzz-out && mkdir -p fuzz-out/lexer fuzz-out/session fuzz-out/transcript
+	@rm -rf fuzz-out && mkdir -p fuzz-out/lexer fuzz-out/session fuzz-out/transcript fuzz-out/check fuzz-out/csv
 	@cp Sessions/*.dsh Tests/Transcripts/*.dsh Tests/Fuzz/Regressions/* fuzz-out/lexer/
 	@cp Sessions/*.deal fuzz-out/session/
 	@cp Sessions/*.transcript Tests/Transcripts/*.transcript fuzz-out/transcript/
-	@for t in lexer session transcript; do \
+	@cp Tests/Fuzz/Seeds/check/* fuzz-out/check/
+	@cp Tests/Fuzz/Seeds/csv/* fuzz-out/csv/
+	@for t in $(FUZZ_TARGETS); do \
 	  echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
 	  SWIFT_BACKTRACE=enable=no DEALSH_FUZZ_TARGET=$$t .build-fuzz/release/DealFuzz fuzz-out/$$t \
 	    -max_total_time=$(FUZZ_SECONDS) $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS)) -max_len=8192 -artifact_prefix=fuzz-out/crash-$$t- -print_final_stats=1 2>&1 \

@@ -68,5 +68,5 @@ let package = Package(
 // ordinary target it would break `swift build` (no main without -sanitize=fuzzer).
 if Context.environment["DEALSH_FUZZ"] == "1" {
   package.targets.append(
-    .executableTarget(name: "DealFuzz", dependencies: ["DealCore", "DealShell"], path: "Tests/Fuzz"))
+    .executableTarget(name: "DealFuzz", dependencies: ["DealCore", "DealPluginAPI", "DealShell"], path: "Tests/Fuzz"))
 }

@@ -100,8 +100,17 @@ public enum CSV {
   public static func field(_ raw: String) -> String {
     var s = raw
     if let first = s.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first), !isPlainNumber(s) { s = "'" + s }
-    return s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
-      ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    // Bytes, not Characters: "\r\n" is one Character, equal to neither, and
+    // a quote followed by a combining mark is one Character, not a quote.
+    guard s.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) else { return s }
+    var out: [UInt8] = [0x22]
+    out.reserveCapacity(s.utf8.count + 8)
+    for b in s.utf8 {
+      out.append(b)
+      if b == 0x22 { out.append(0x22) }
+    }
+    out.append(0x22)
+    return String(decoding: out, as: UTF8.self)
   }
 
   /// `-12`, `3.5`, `-1.2e-7`: what `number` writes.

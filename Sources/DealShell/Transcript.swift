@@ -107,6 +107,7 @@ public enum Transcript {
     rest = rest.dropFirst(parts[0].count)
     for (k, part) in parts.enumerated().dropFirst() {
       if k == parts.count - 1 { return part.isEmpty || rest.hasSuffix(part) }
+      if part.isEmpty { continue }  // "......": two wildcards in a row
       guard let r = rest.range(of: part) else { return false }
       rest = rest[r.upperBound...]
     }
@@ -115,7 +116,7 @@ public enum Transcript {
 
   /// The first line where the two part, with a few lines of each after it
   /// (for outputs too long for a full diff).
-  static func headDiff(expected: [String], actual: [String], entry: Entry) -> String {
+  public static func headDiff(expected: [String], actual: [String], entry: Entry) -> String {
     var k = 0
     while k < expected.count, k < actual.count, expected[k].trimmingTrailingSpace != "...", lineMatches(expected[k], actual[k]) { k += 1 }
     var out = ["@@ -\(entry.line + 1 + k),\(expected.count - k) +\(entry.line + 1 + k),\(actual.count - k) @@ \(entry.prompt ?? prompt)\(entry.command) (\(expected.count) expected lines, \(actual.count) printed; from the first difference)"]
@@ -125,7 +126,7 @@ public enum Transcript {
   }
 
   /// A unified diff of one entry's expected and actual output.
-  static func diff(expected: [String], actual: [String], entry: Entry) -> String {
+  public static func diff(expected: [String], actual: [String], entry: Entry) -> String {
     let n = expected.count, m = actual.count
     // Too large for a table of common subsequences: the first difference
     // and what follows it.

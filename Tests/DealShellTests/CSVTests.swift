@@ -71,6 +71,8 @@ struct CSVTests {
     #expect(CSV.field("\tx") == "'\tx")
     #expect(CSV.field("\rx") == "\"'\rx\"")
     #expect(CSV.field("=a,b") == "\"'=a,b\"")
+    #expect(CSV.field("a\r\nb") == "\"a\r\nb\"", "a CRLF inside a cell is quoted (one Character, two bytes)")
+    #expect(CSV.field("x\"\u{31A}y") == "\"x\"\"\u{31A}y\"", "a quote with a combining mark is still doubled (found by the fuzzer)")
     for n in ["-12", "-0.33", "3.5", "-1.2e-7", "42", "1E+5"] { #expect(CSV.field(n) == n, "\(n)") }
     #expect(CSV.field("-") == "'-")
     #expect(CSV.field("-inf") == "'-inf")

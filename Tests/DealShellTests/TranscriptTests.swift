@@ -15,6 +15,8 @@ struct TranscriptTests {
       (["a", "...", "d"], ["a", "b"], false), (["saved '...' (revision 1)"], ["saved '/tmp/x' (revision 1)"], true),
       (["saved '...' (revision 1)"], ["saved '/tmp/x' (revision 2)"], false), (["..."], [], true),
       (["x"], ["x", "y"], false), (["a...b...c"], ["a1b2c"], true), (["a...b...c"], ["a1c2b"], false),
+      // Found by the fuzzer: two wildcards in a row inside a line.
+      (["a ......b"], ["a ......b"], true), (["x......y...z"], ["x1y2z"], true), (["x......y"], ["xz"], false),
     ])
   func wildcards(expected: [String], actual: [String], match: Bool) {
     #expect(Transcript.matches(expected: expected, actual: actual) == match)
