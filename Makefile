@@ -95,6 +95,7 @@ fuzz: deps
 	@cp Sessions/*.dsh Tests/Transcripts/*.dsh Tests/Fuzz/Regressions/* fuzz-out/lexer/
 	@cp Sessions/*.deal fuzz-out/session/
 	@cp Sessions/*.transcript Tests/Transcripts/*.transcript fuzz-out/transcript/
+	@cp Tests/Fuzz/Seeds/transcript/* fuzz-out/transcript/
 	@cp Tests/Fuzz/Seeds/check/* fuzz-out/check/
 	@cp Tests/Fuzz/Seeds/csv/* fuzz-out/csv/
 	@for t in $(FUZZ_TARGETS); do \

@@ -97,21 +97,47 @@ public enum Transcript {
     return i == expected.count
   }
 
-  /// One line against a pattern in which `...` matches any text.
+  /// One line against a pattern in which `...` matches any text. Lines
+  /// compare byte for byte (not as Unicode-equivalent strings: a transcript
+  /// checks exactly what was printed), so a wildcard never splits a
+  /// character's bytes differently from the line.
   public static func lineMatches(_ pattern: String, _ line: String) -> Bool {
     let p = pattern.trimmingTrailingSpace, l = line.trimmingTrailingSpace
-    guard p.contains("...") else { return p == l }
-    let parts = p.components(separatedBy: "...")
-    var rest = l[...]
-    guard rest.hasPrefix(parts[0]) else { return false }
-    rest = rest.dropFirst(parts[0].count)
-    for (k, part) in parts.enumerated().dropFirst() {
-      if k == parts.count - 1 { return part.isEmpty || rest.hasSuffix(part) }
-      if part.isEmpty { continue }  // "......": two wildcards in a row
-      guard let r = rest.range(of: part) else { return false }
-      rest = rest[r.upperBound...]
+    guard p.contains("...") else { return p.utf8.elementsEqual(l.utf8) }
+    let pb = Array(p.utf8), lb = Array(l.utf8)
+    // The literal parts between the wildcards.
+    var parts: [ArraySlice<UInt8>] = []
+    var from = 0, i = 0
+    while i + 3 <= pb.count {
+      if pb[i] == 0x2E, pb[i + 1] == 0x2E, pb[i + 2] == 0x2E {
+        parts.append(pb[from..<i])
+        i += 3
+        from = i
+      } else {
+        i += 1
+      }
     }
-    return true
+    parts.append(pb[from...])
+    guard lb.starts(with: parts[0]) else { return false }
+    var at = parts[0].count
+    for k in 1..<(parts.count - 1) where !parts[k].isEmpty {
+      guard let found = firstIndex(of: parts[k], in: lb, from: at) else { return false }
+      at = found + parts[k].count
+    }
+    let last = parts[parts.count - 1]
+    return lb.count - at >= last.count && lb[(lb.count - last.count)...].elementsEqual(last)
+  }
+
+  /// Where `needle` first occurs in `hay` at or after `from`.
+  static func firstIndex(of needle: ArraySlice<UInt8>, in hay: [UInt8], from: Int) -> Int? {
+    guard needle.count <= hay.count - from else { return nil }
+    let first = needle[needle.startIndex]
+    var i = from
+    while i + needle.count <= hay.count {
+      if hay[i] == first, hay[i..<(i + needle.count)].elementsEqual(needle) { return i }
+      i += 1
+    }
+    return nil
   }
 
   /// The first line where the two part, with a few lines of each after it

@@ -17,6 +17,9 @@ struct TranscriptTests {
       (["x"], ["x", "y"], false), (["a...b...c"], ["a1b2c"], true), (["a...b...c"], ["a1c2b"], false),
       // Found by the fuzzer: two wildcards in a row inside a line.
       (["a ......b"], ["a ......b"], true), (["x......y...z"], ["x1y2z"], true), (["x......y"], ["xz"], false),
+      (["ab...ba"], ["aba"], false), (["...."], ["x."], true), (["...."], ["x"], false),
+      // Byte for byte: a decomposed é is not the precomposed one, U+037E is not ';'.
+      (["caf\u{E9}"], ["cafe\u{301}"], false), (["a;b"], ["a\u{37E}b"], false), (["caf\u{E9}..."], ["caf\u{E9} au lait"], true),
     ])
   func wildcards(expected: [String], actual: [String], match: Bool) {
     #expect(Transcript.matches(expected: expected, actual: actual) == match)
@@ -37,6 +40,14 @@ struct TranscriptTests {
     #expect(!Transcript.matches(expected: actual, actual: wrong))
     let d = Transcript.diff(expected: actual, actual: wrong, entry: .init(command: "ls", expected: actual, line: 1))
     #expect(d.contains("-line 200000") && d.contains("+not this"))
+  }
+
+  @Test("inputs the fuzzers found: every transcript entry matches itself, without a crash", arguments: ["wildcard-inside-character"])
+  func fuzzFinds(_ name: String) throws {
+    let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: TestShell.repositoryRoot + "/Tests/Fuzz/Seeds/transcript/" + name)), as: UTF8.self)
+    let entries = Transcript.parse(text)
+    #expect(!entries.isEmpty)
+    for e in entries { #expect(Transcript.matches(expected: e.expected, actual: e.expected)) }
   }
 
   @Test("parse: commands and their output; a header is ignored")
