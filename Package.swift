@@ -49,13 +49,7 @@ let package = Package(
     .target(name: "WaterfallPlugin", dependencies: ["DealCore", "DealEngine", "DealPluginAPI"], path: "Plugins/Waterfall"),
     // An external plugin: depends on the C header only, never on DealCore.
     .target(name: "HeadroomPlugin", dependencies: ["CDealPlugin"], path: "Plugins/ExampleHeadroom"),
-    // Release builds start in about 3 ms: the Swift runtime and Foundation
-    // linked in (no shared-library symbol lookups), and a position-dependent
-    // executable, whose ~77,000 pointers need no relocation at load (a PIE
-    // touches every page that holds one). README "Performance" has the figures.
-    .executableTarget(
-      name: "dealsh", dependencies: ["DealShell", "DealBuiltins"],
-      linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xclang-linker", "-no-pie"], .when(configuration: .release))]),
+    .executableTarget(name: "dealsh", dependencies: ["DealShell", "DealBuiltins"]),
     .executableTarget(
       name: "dealsh-bench", dependencies: ["DealShell", "DealBuiltins", "DealCore", "DealEngine", "DealPluginAPI"],
       path: "Sources/DealBench"),
