@@ -46,7 +46,9 @@ enum SessionCommands {
       discussion: """
         A bare name (no '/') is saved in the sessions folder ($DEALSH_SESSIONS, else ./Sessions)
         with '.deal' added. Saving over a file that changed on disk since it was opened, or over
-        another existing file, is refused unless --force.
+        another existing file, is refused unless --force. The check and the replacement happen under
+        a lock every dealsh save takes, so of two saves of one file at once the second is refused.
+        A session beyond what a session file holds (64 MiB) is refused before anything is written.
         """,
       examples: ["save", "save neocloud-abl", "save /tmp/deal.deal --force"],
       arguments: [ArgumentSpec("PATH", .files("deal"))],
