@@ -121,9 +121,8 @@ public struct MonteCarloModel: Sendable {
       p.logBTC[m] = lbtc
       util = util * keep + utilizationVol * x2
       rate -= rv * x3
-      p.spot[m] = exp(logSpot)
-      if needsBTC { p.btc[m] = exp(lbtc) }
-      if needsETH { p.eth[m] = exp(leth) }
+      // The log of ether's factor for now: the levels are taken below.
+      if needsETH { p.eth[m] = leth }
       p.utilization[m] = min(1, max(-1, util))
       p.rate[m] = rate
       if p.recordShocks {
@@ -134,6 +133,11 @@ public struct MonteCarloModel: Sendable {
       }
       p.stressed[m] = inStress
     }
+    // The factors from their logs, in loops of their own (no libm calls:
+    // the compiler inlines FastMath.exp and vectorises them).
+    for m in 0..<months { p.spot[m] = FastMath.exp(p.logSpot[m]) }
+    if needsBTC { for m in 0..<months { p.btc[m] = FastMath.exp(p.logBTC[m]) } }
+    if needsETH { for m in 0..<months { p.eth[m] = FastMath.exp(p.eth[m]) } }
     // Tenant defaults: the first month of a geometric waiting time.
     for f in 0..<p.leaseLost.count {
       var first = Int.max

@@ -5,3 +5,28 @@ public enum Rates {
   /// stresses (a documented assumption, near 3-month SOFR in 2025).
   public static let base = 0.043
 }
+
+extension Rates {
+  /// (1 + r)^−n, the discount factor of n months at the monthly rate r,
+  /// by repeated squaring: about 2n^½ multiplications and one division
+  /// instead of a call to `pow` — a floating-rate loan re-prices its
+  /// annuity every month of every Monte Carlo path. Each squaring doubles
+  /// the rounding error, so it agrees with `pow(1 + r, -n)` to about n
+  /// units in the last place (tested): 10⁻¹⁴ of a 48-month annuity, far
+  /// below a cent of any payment.
+  @inline(__always) public static func discountFactor(_ r: Double, months n: Int) -> Double {
+    var base = 1 + r, e = n < 0 ? -n : n, acc = 1.0
+    while e > 0 {
+      if e & 1 != 0 { acc *= base }
+      e >>= 1
+      if e > 0 { base *= base }
+    }
+    return n < 0 ? acc : 1 / acc
+  }
+
+  /// The level monthly payment that repays `balance` over `n` months at
+  /// the monthly rate r (the spreadsheet's PMT, as a positive amount).
+  @inline(__always) public static func levelPayment(_ balance: Double, rate r: Double, months n: Int) -> Double {
+    r > 0 ? balance * r / (1 - discountFactor(r, months: n)) : balance / Double(max(1, n))
+  }
+}

@@ -34,7 +34,7 @@ public enum WaterfallEngine {
   /// facility is left to pay or default: the waterfall's collections after
   /// default, which a liquidation replaces, are then not counted.
   static func simulate(
-    _ plan: WaterfallPlan, _ sc: Scenario, detail: Bool, history: Bool = true, shortTail: Bool = false, paths: ScenarioPaths?,
+    _ plan: borrowing WaterfallPlan, _ sc: borrowing Scenario, detail: Bool, history: Bool = true, shortTail: Bool = false, paths: ScenarioPaths?,
     block: UnsafeMutableRawPointer, capacity: Int
   ) -> WaterfallRun {
     var arena = Arena(block, capacity: capacity, zeroed: plan.arenaZeroedBytes)
@@ -181,7 +181,7 @@ extension WaterfallRun {
         let left = fac.maturity - m + 1
         var p: Double
         switch fac.amort {
-        case .level: p = (r > 0 ? bal * r / (1 - Foundation.pow(1 + r, -Double(left))) : bal / Double(left)) - bal * r
+        case .level: p = Rates.levelPayment(bal, rate: r, months: left) - bal * r
         case .straight: p = fac.amount / Double(fac.term)
         case .sculpted:
           let k = m - fac.startMonth

@@ -67,8 +67,7 @@ extension WaterfallPlan {
             var p: Double
             switch fac.amort {
             case .level:
-              let left = Double(fac.term - k + 1)
-              p = (r > 0 ? bal * r / (1 - Foundation.pow(1 + r, -left)) : bal / left) - interest
+              p = Rates.levelPayment(bal, rate: r, months: fac.term - k + 1) - interest
             case .straight: p = fac.amount / Double(fac.term)
             default: p = 0
             }

@@ -138,7 +138,7 @@ extension WaterfallRun {
         // While the rate stays the same, one multiplication a month; a
         // floating rate that moved re-prices the annuity on what is left.
         if annuity[f] == 0 || r != annuityRate[f] {
-          annuity[f] = Foundation.pow(1 + r, -Double(left))
+          annuity[f] = Rates.discountFactor(r, months: left)
           annuityRate[f] = r
         } else {
           annuity[f] *= 1 + r
@@ -370,8 +370,7 @@ extension WaterfallRun {
       }
     }
     let r = (max(0, Rates.base + rateChange) + fac.refiSpread) / 12
-    let n = Double(fac.refiTerm)
-    let payment = r > 0 ? amount * r / (1 - Foundation.pow(1 + r, -n)) : amount / n
+    let payment = Rates.levelPayment(amount, rate: r, months: fac.refiTerm)
     if let minDSCR = fac.refiMinDSCR {
       // The trailing sum runs to last month: a year of it, or what there
       // is since the draw, annualised.

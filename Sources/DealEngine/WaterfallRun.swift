@@ -53,7 +53,6 @@ struct WaterfallRun {
   /// detail run's recorder: a Monte Carlo path copies no arrays.
   let tables: PlanTables
   let t: PlanTables.View
-  let sc: Scenario
   let detail: Bool
   let paths: ScenarioPaths?
   let months: Int
@@ -212,19 +211,18 @@ struct WaterfallRun {
   }
 
   /// Bytes a run of `plan` needs: the same takes as `init`, counted.
-  static func bytes(_ plan: WaterfallPlan) -> (total: Int, zeroed: Int) {
+  static func bytes(_ plan: borrowing WaterfallPlan) -> (total: Int, zeroed: Int) {
     var a = Arena()
     _ = WaterfallRun(plan, Scenario(), detail: true, paths: nil, arena: &a)  // the larger of the two
     return (a.used, a.zeroedEnd)
   }
 
   init(
-    _ plan: WaterfallPlan, _ sc: Scenario, detail: Bool, history: Bool = true, shortTail: Bool = false, paths: ScenarioPaths?,
+    _ plan: borrowing WaterfallPlan, _ sc: borrowing Scenario, detail: Bool, history: Bool = true, shortTail: Bool = false, paths: ScenarioPaths?,
     arena a: inout Arena
   ) {
     tables = plan.tables!
     t = tables.view
-    self.sc = sc
     self.detail = detail
     self.fullHistory = detail || history
     self.shortTail = shortTail && !detail
@@ -280,7 +278,7 @@ struct WaterfallRun {
     baseRate = sc.rateChange
     baseBTC = sc.btcFactor
     baseETH = sc.ethFactor
-    rec = detail && balance.baseAddress != nil ? Recorder(plan) : nil
+    rec = detail && balance.baseAddress != nil ? Recorder(copy plan) : nil
     guard balance.baseAddress != nil else { return }  // a counting pass
     state.pointee.coinBTC = baseBTC
     state.pointee.coinETH = baseETH
