@@ -2,6 +2,7 @@ import DealCore
 import DealEngine
 import DealPluginAPI
 import Foundation
+import Synchronization
 
 /// Where a command line came from, for `file:line` in errors.
 public struct SourceLocation: Equatable, Sendable {
@@ -123,6 +124,10 @@ public final class Shell {
   var derived: [String: JSONValue] = [:]
   var derivedChangeID = -1
   var cancelBaseline = 0
+  /// Interrupts raised for this shell alone (`interrupt()`), beside the
+  /// process's Ctrl-C count: a test cancels its own command without
+  /// cancelling the commands other tests run at the same time.
+  private let ownInterrupts = Atomic<Int>(0)
 
   public init(registry: Registry, io: ShellIO, environment: ShellEnvironment) {
     self.registry = registry
@@ -227,7 +232,7 @@ public final class Shell {
       return .success(HelpRenderer(registry: registry, style: Style(false)).commandHelp(spec, plugin: entry.plugin))
     }
     var context = CommandContext(session: session, schema: schema, host: self, terminal: environment.terminal, analysis: analysis)
-    cancelBaseline = Interrupts.count
+    cancelBaseline = Interrupts.count + ownInterrupts.load(ordering: .relaxed)
     // A command that fails leaves the session as it was, changes made
     // through the host included (a plugin that changed the session, then
     // failed or crashed). Commands that control the shell (source, open,
@@ -467,7 +472,10 @@ extension Shell: CommandHost {
     confirmHandler?(question) ?? false
   }
 
-  public var isCancelled: Bool { Interrupts.count != cancelBaseline }
+  public var isCancelled: Bool { Interrupts.count + ownInterrupts.load(ordering: .relaxed) != cancelBaseline }
+
+  /// Cancels the command this shell runs, as Ctrl-C would, from any thread.
+  public func interrupt() { ownInterrupts.add(1, ordering: .relaxed) }
 
   public var author: String { environment.author }
 

@@ -93,7 +93,10 @@ struct ShockMCTests {
   @Test("Ctrl-C cancels a long run and leaves the session as it was")
   func cancel() {
     let t = deal(amount: "$25m")
-    DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { Interrupts.raise() }
+    // This shell's own interrupt: a process-wide one would cancel the
+    // commands that other tests run at the same time.
+    let shell = t.shell
+    DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { shell.interrupt() }
     let (status, out) = t.run("shock mc paths=5000000 months=36")
     #expect(status == .failed)
     #expect(out.contains("cancelled"))
