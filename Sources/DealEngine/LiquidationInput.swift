@@ -106,14 +106,14 @@ public struct LiquidationInput: @unchecked Sendable {
     }
     for k in 0..<r.defaults {
       let f = r.order[k]
-      let d = r.defaultAt[f]
+      let d = r.fs[f].defaultAt
       guard d <= cutoff else { continue }
       triggers.append(f)
       month[f] = d
-      claims[f] = r.claimAtDefault[f]
+      claims[f] = r.fs[f].claimAtDefault
     }
     for e in 0..<r.ne {
-      let d = r.entityDefaultAt[e]
+      let d = r.es[e].defaultAt
       entityDefault[e] = d > 0 && d <= cutoff ? d : 0
     }
     if let at {

@@ -193,9 +193,9 @@ public enum MonteCarloEngine {
       let r = WaterfallEngine.simulate(w.plan, scenario, detail: false, history: false, shortTail: true, paths: p, block: w.arena, capacity: w.arenaBytes)
       out.minD[path] = r.minDSCR ?? .nan
       for f in 0..<nf {
-        exposure[f] += r.exposure[f]
-        received[f] += r.pvPrincipal[f] + r.pvOther[f]
-        balances[f] += r.pvBalance[f]
+        exposure[f] += r.fs[f].exposure
+        received[f] += r.fs[f].pvPrincipal + r.fs[f].pvOther
+        balances[f] += r.fs[f].pvBalance
       }
       guard r.defaultMonth != nil else { continue }
       defaults += 1

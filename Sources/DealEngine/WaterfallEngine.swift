@@ -91,26 +91,26 @@ extension WaterfallRun {
     facilities.reserveCapacity(nf)
     for f in 0..<nf {
       var r = FacilityResult(id: fid(f))
-      r.interestPaid = interestPaid[f]
-      r.principalPaid = principalPaid[f]
-      r.defaultMonth = defaulted[f] ? defaultAt[f] : nil
-      r.loss = defaulted[f] ? claim[f] : 0
-      r.claimAtDefault = claimAtDefault[f]
-      r.collectedAfterDefault = collected[f]
-      r.cancelled = cancelled[f]
-      r.cancelledMonth = cancelled[f] ? defaultAt[f] : nil
-      r.converted = converted[f]
-      r.refinanced = refinanced[f]
-      r.refinancingNeed = refinancing[f]
-      r.coinsSold = coinsSold[f]
-      r.guarantorPaid = guarantorPaid[f]
-      r.balanceEnd = defaulted[f] ? 0 : max(0, balance[f])
-      r.balanceAtDefault = balanceAtDefault[f]
-      r.reserveAtDefault = reserveAtDefault[f]
-      r.reserveEnd = reserve[f]
-      r.balanceAtDealDefault = balanceAtDealDefault[f]
-      r.reserveAtDealDefault = reserveAtDealDefault[f]
-      r.exposureYears = exposure[f]
+      r.interestPaid = fs[f].interestPaid
+      r.principalPaid = fs[f].principalPaid
+      r.defaultMonth = fs[f].defaulted ? fs[f].defaultAt : nil
+      r.loss = fs[f].defaulted ? fs[f].claim : 0
+      r.claimAtDefault = fs[f].claimAtDefault
+      r.collectedAfterDefault = fs[f].collected
+      r.cancelled = fs[f].cancelled
+      r.cancelledMonth = fs[f].cancelled ? fs[f].defaultAt : nil
+      r.converted = fs[f].converted
+      r.refinanced = fs[f].refinanced
+      r.refinancingNeed = fs[f].refinancing
+      r.coinsSold = fs[f].coinsSold
+      r.guarantorPaid = fs[f].guarantorPaid
+      r.balanceEnd = fs[f].defaulted ? 0 : max(0, fs[f].balance)
+      r.balanceAtDefault = fs[f].balanceAtDefault
+      r.reserveAtDefault = fs[f].reserveAtDefault
+      r.reserveEnd = fs[f].reserve
+      r.balanceAtDealDefault = fs[f].balanceAtDealDefault
+      r.reserveAtDealDefault = fs[f].reserveAtDealDefault
+      r.exposureYears = fs[f].exposure
       if detail {
         r.obligor = eid(core(f).pointee.obligor)
         r.defaultKind = rec?.kinds[f]
@@ -125,12 +125,12 @@ extension WaterfallRun {
     if detail {
       for e in 0..<ne {
         var r = EntityResult(id: eid(e))
-        r.cashEnd = cash[e]
-        r.distributionsReceived = distIn[e]
-        r.distributionsPaid = distOut[e]
-        r.guaranteePaid = guarOut[e]
-        r.coinsSold = coinSales[e]
-        r.inDefaultMonth = entityDefaultAt[e] > 0 ? entityDefaultAt[e] : nil
+        r.cashEnd = es[e].cash
+        r.distributionsReceived = es[e].distIn
+        r.distributionsPaid = es[e].distOut
+        r.guaranteePaid = es[e].guarOut
+        r.coinsSold = es[e].coinSales
+        r.inDefaultMonth = es[e].defaultAt > 0 ? es[e].defaultAt : nil
         r.periods = rec?.entityPeriods[e] ?? []
         entities.append(r)
       }
@@ -149,11 +149,11 @@ extension WaterfallRun {
   /// at the horizon valued at par.
   func irr(_ f: Int) -> Double? {
     let c = core(f).pointee
-    guard !cancelled[f], c.drawMonth <= months else { return nil }
+    guard !fs[f].cancelled, c.drawMonth <= months else { return nil }
     var series = [Double](repeating: 0, count: months + 1)
     series[c.drawMonth - 1] -= c.amount
     for m in 1...months { series[m] += receipts[f * months + m - 1] }
-    if !defaulted[f], balance[f] > 0.005 { series[months] += balance[f] }
+    if !fs[f].defaulted, fs[f].balance > 0.005 { series[months] += fs[f].balance }
     return WaterfallEngine.irr(series)
   }
 
@@ -165,16 +165,16 @@ extension WaterfallRun {
   func wal(_ f: Int) -> Double? {
     let fac = core(f).pointee
     let draw = fac.drawMonth
-    guard !cancelled[f], draw <= months else { return nil }
+    guard !fs[f].cancelled, draw <= months else { return nil }
     var weighted = 0.0, total = 0.0
     for m in draw...months {
       let p = principalFlows[f * months + m - 1]
       weighted += p * Double(m - draw + 1)
       total += p
     }
-    if !defaulted[f], balance[f] > 0.005 {
+    if !fs[f].defaulted, fs[f].balance > 0.005 {
       // The rest of the schedule, after the horizon.
-      var bal = balance[f]
+      var bal = fs[f].balance
       let r = monthlyRate(f)
       var m = months + 1
       while bal > 0.005, m <= fac.maturity {

@@ -24,6 +24,11 @@ final class PlanTables: @unchecked Sendable {
     let pledgedBTC, freeBTC: UnsafeBufferPointer<Bool>
     let pledgedPrice, freePrice, pledgedAmount, freeAmount: UnsafeBufferPointer<Double>
     let months: Int
+    /// The entities whose monthly step can do anything, bottom of the
+    /// `parent-of` tree first: a top entity with no facility, fleet or
+    /// guarantee (a tenant, a sponsor that only receives distributions)
+    /// has nothing to pay, collect or pass up, and the loop skips it.
+    let steps: UnsafeBufferPointer<Int>
     /// Discount factors at the base rate, `[m]` for the end of month m
     /// (m = 0 ... months): what pricing discounts receipts with.
     let discount: UnsafeBufferPointer<Double>
@@ -50,6 +55,11 @@ final class PlanTables: @unchecked Sendable {
       freeStart: copy(p.free.start), pledgedBTC: copy(p.pledged.btc), freeBTC: copy(p.free.btc),
       pledgedPrice: copy(p.pledged.price), freePrice: copy(p.free.price), pledgedAmount: copy(p.pledged.amount),
       freeAmount: copy(p.free.amount), months: p.months,
+      steps: copy(
+        p.entityCore.indices.filter { e in
+          let c = p.entityCore[e]
+          return c.parent >= 0 || !c.facilities.isEmpty || !c.guaranteed.isEmpty || !c.fleets.isEmpty
+        }),
       discount: copy((0...max(0, p.months)).map { Foundation.pow(1 + Rates.base / 12, -Double($0)) }))
     release = frees
     facilityIDs = p.facilities.map(\.id)

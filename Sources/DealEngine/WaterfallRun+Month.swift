@@ -30,7 +30,7 @@ extension WaterfallRun {
         closeDSCR()
         continue
       }
-      for e in 0..<ne {
+      for e in t.steps {
         let ent = entity(e)
         // A top entity without debt only pays guarantee calls and, from
         // its pledged fleets, accelerated facilities: most months nothing.
@@ -38,7 +38,7 @@ extension WaterfallRun {
           !(anyDefault && !ent.pointee.fleets.isEmpty)
         {
           // A holding entity with nothing to pay passes its cash up.
-          processed[e] = true
+          es[e].processed = true
           if ent.pointee.parent >= 0 { distribute(e, locked: false) }
           continue
         }
@@ -47,8 +47,8 @@ extension WaterfallRun {
       closeMonth()
     }
     // A balance still outstanding at the horizon counts at par.
-    for f in 0..<nf where !defaulted[f] && !cancelled[f] && balance[f] > 0.005 {
-      pvPrincipal[f] += balance[f] * t.discount[months]
+    for f in 0..<nf where !fs[f].defaulted && !fs[f].cancelled && fs[f].balance > 0.005 {
+      fs[f].pvPrincipal += fs[f].balance * t.discount[months]
     }
   }
 
@@ -72,10 +72,10 @@ extension WaterfallRun {
     principalMonth = 0
     callsWaiting = false
     for e in 0..<ne {  // a loop: a call to memset costs more for a few entities
-      available[e] = 0
-      processed[e] = false
+      es[e].available = 0
+      es[e].processed = false
     }
-    if detail { for e in 0..<ne { account[e] = EntityPeriod(month: m, opening: cash[e]) } }
+    if detail { for e in 0..<ne { account[e] = EntityPeriod(month: m, opening: es[e].cash) } }
   }
 
   /// A facility's numbers, and an entity's, read in place.
@@ -93,57 +93,57 @@ extension WaterfallRun {
   /// The monthly rate a facility pays.
   @inline(__always) func monthlyRate(_ f: Int) -> Double {
     let c = core(f)
-    if refinanced[f] { return (max(0, Rates.base + rateChange) + c.pointee.refiSpread) / 12 }
+    if fs[f].refinanced { return (max(0, Rates.base + rateChange) + c.pointee.refiSpread) / 12 }
     return (c.pointee.floating ? max(0, Rates.base + rateChange) + c.pointee.spread : c.pointee.rate) / 12
   }
 
   // MARK: 2. Draws and dues
 
   @inline(__always) func scheduleDebt() {
-    for f in 0..<nf where !finished[f] {
+    for f in 0..<nf where !fs[f].finished {
       let fac = core(f)
-      dueInterest[f] = 0
-      duePrincipal[f] = 0
-      scheduledBalance[f] = 0
-      paidNow[f] = 0
-      dsNow[f] = 0
-      callLeft[f] = 0
-      interestNow[f] = 0
-      settled[f] = false
-      guard !cancelled[f] else {
+      fs[f].dueInterest = 0
+      fs[f].duePrincipal = 0
+      fs[f].scheduledBalance = 0
+      fs[f].paidNow = 0
+      fs[f].dsNow = 0
+      fs[f].callLeft = 0
+      fs[f].interestNow = 0
+      fs[f].settled = false
+      guard !fs[f].cancelled else {
         finish(f)
         continue
       }
-      if m == fac.pointee.drawMonth { balance[f] = fac.pointee.amount }
-      let maturity = self.maturity[f]
+      if m == fac.pointee.drawMonth { fs[f].balance = fac.pointee.amount }
+      let maturity = fs[f].maturity
       guard m >= fac.pointee.startMonth, m <= maturity else {
         // Past its maturity a facility is repaid or accelerated: nothing
         // is due from it again (its dues are cleared this once).
-        if m > maturity, !defaulted[f] { finish(f) }
+        if m > maturity, !fs[f].defaulted { finish(f) }
         continue
       }
       // After a default the schedule still counts in DSCR (contractual debt
       // service on the unpaid balance), so DSCR stays comparable across
       // stresses; nothing is scheduled for payment.
-      if defaulted[f], shadow[f] < 0 { shadow[f] = balance[f] }
-      let owed = defaulted[f] ? shadow[f] : balance[f]
+      if fs[f].defaulted, fs[f].shadow < 0 { fs[f].shadow = fs[f].balance }
+      let owed = fs[f].defaulted ? fs[f].shadow : fs[f].balance
       guard owed > 0.005 else { continue }
       let r = monthlyRate(f)
       let interest = owed * r
       let k = m - fac.pointee.startMonth + 1  // month of the term, 1-based
       let left = maturity - m + 1
       var principal: Double
-      switch refinanced[f] ? .level : fac.pointee.amort {
+      switch fs[f].refinanced ? .level : fac.pointee.amort {
       case .level:
         // While the rate stays the same, one multiplication a month; a
         // floating rate that moved re-prices the annuity on what is left.
-        if annuity[f] == 0 || r != annuityRate[f] {
-          annuity[f] = Rates.discountFactor(r, months: left)
-          annuityRate[f] = r
+        if fs[f].annuity == 0 || r != fs[f].annuityRate {
+          fs[f].annuity = Rates.discountFactor(r, months: left)
+          fs[f].annuityRate = r
         } else {
-          annuity[f] *= 1 + r
+          fs[f].annuity *= 1 + r
         }
-        let pmt = r > 0 ? owed * r / (1 - annuity[f]) : owed / Double(left)
+        let pmt = r > 0 ? owed * r / (1 - fs[f].annuity) : owed / Double(left)
         principal = pmt - interest
       case .straight: principal = fac.pointee.amount / Double(fac.pointee.term)
       case .bullet, .sweep: principal = 0
@@ -151,44 +151,44 @@ extension WaterfallRun {
       }
       if m == maturity { principal = owed }
       principal = min(max(0, principal), owed)
-      if defaulted[f] {
+      if fs[f].defaulted {
         // The contractual schedule: a level or straight loan keeps its
         // regular payment; a bullet its interest, then the balance.
         switch fac.pointee.amort {
-        case .level, .straight: dsNow[f] = lastDue[f]
-        default: dsNow[f] = interest + principal
+        case .level, .straight: fs[f].dsNow = fs[f].lastDue
+        default: fs[f].dsNow = interest + principal
         }
-        shadow[f] -= principal
-        dsDue += dsNow[f]
+        fs[f].shadow -= principal
+        dsDue += fs[f].dsNow
         continue
       }
       // A convertible converts at maturity instead of being repaid, if the
       // share (moving with bitcoin through share_beta) is at or above the
       // conversion price.
-      if m == maturity, !refinanced[f], fac.pointee.convertible, let cp = fac.pointee.conversionPrice, let sp0 = fac.pointee.sharePrice {
+      if m == maturity, !fs[f].refinanced, fac.pointee.convertible, let cp = fac.pointee.conversionPrice, let sp0 = fac.pointee.sharePrice {
         let sp = sp0 * Foundation.pow(max(coinBTC, 1e-12), fac.pointee.shareBeta)
         if sp >= cp - 1e-9 {
-          converted[f] = true
+          fs[f].converted = true
           principal = 0
           // The holders take shares worth the balance × share ÷ conversion
           // price: a receipt in kind, in the lender's flows and IRR.
-          if detail { receipts[f &* months &+ m &- 1] += balance[f] * sp / cp }
-          pvPrincipal[f] += balance[f] * sp / cp * t.discount[m]
-          balance[f] = 0
+          if detail { receipts[f &* months &+ m &- 1] += fs[f].balance * sp / cp }
+          fs[f].pvPrincipal += fs[f].balance * sp / cp * t.discount[m]
+          fs[f].balance = 0
         } else {
-          refinancing[f] = balance[f]
+          fs[f].refinancing = fs[f].balance
           note(
             m, f, "no conversion", breach: false,
-            "share price \(Format.money(sp, decimals: 2)) below conversion price \(Format.money(cp, decimals: 2)): \(Format.money(balance[f])) to repay")
+            "share price \(Format.money(sp, decimals: 2)) below conversion price \(Format.money(cp, decimals: 2)): \(Format.money(fs[f].balance)) to repay")
         }
       }
-      dueInterest[f] = interest
-      duePrincipal[f] = principal
-      scheduledBalance[f] = owed
+      fs[f].dueInterest = interest
+      fs[f].duePrincipal = principal
+      fs[f].scheduledBalance = owed
       let due = interest + principal
-      exposure[f] += owed / 12
-      if m < maturity { lastDue[f] = due }
-      dsNow[f] = due
+      fs[f].exposure += owed / 12
+      if m < maturity { fs[f].lastDue = due }
+      fs[f].dsNow = due
       dsDue += due
     }
   }
@@ -196,8 +196,8 @@ extension WaterfallRun {
   /// A facility with nothing more to pay or collect: the loop skips it,
   /// and its obligor once all of its facilities are done.
   @inline(never) func finish(_ f: Int) {
-    finished[f] = true
-    live[core(f).pointee.obligor] -= 1
+    fs[f].finished = true
+    es[core(f).pointee.obligor].live -= 1
   }
 
   // MARK: 3. Operating cash
@@ -224,8 +224,8 @@ extension WaterfallRun {
       let net = income - cost
       fleetCFADS[fi] = net
       let o = t.fleetOwner[fi]
-      cash[o] += net
-      available[o] += net
+      es[o].cash += net
+      es[o].available += net
       if detail { account[o].cfads += net }
     }
     cfads = revenue - opex
@@ -238,9 +238,9 @@ extension WaterfallRun {
     let own = ent.pointee.facilities
     if anyDefault, !ent.pointee.fleets.isEmpty { collectFromCollateral(e) }
     var locked = false
-    if live[e] > 0 || detail {
+    if es[e].live > 0 || detail {
       for f in own {
-        if defaulted[f] {
+        if fs[f].defaulted {
           collectClaim(f, from: e, kind: .collection)
         } else {
           payScheduled(f, e)
@@ -251,7 +251,7 @@ extension WaterfallRun {
       if ent.pointee.coverage || detail { locked = testCoverage(e) }
       if ent.pointee.sweeps { sweep(e) }
     }
-    processed[e] = true
+    es[e].processed = true
     if callsWaiting, !ent.pointee.guaranteed.isEmpty { settleCalls(e) }
     distribute(e, locked: locked)
   }
@@ -259,8 +259,8 @@ extension WaterfallRun {
   /// Cash moving from an entity's account to a facility's lender.
   @inline(__always) func pay(_ f: Int, from e: Int, interest: Double, principal: Double, kind: Transfer.Kind) {
     if interest > 0 {
-      interestPaid[f] += interest
-      interestNow[f] += interest
+      fs[f].interestPaid += interest
+      fs[f].interestNow += interest
       if detail { receipts[f &* months &+ m &- 1] += interest }
       interestMonth += interest
     }
@@ -289,23 +289,23 @@ extension WaterfallRun {
   /// Principal repaid: the balance, the totals, the month's principal and
   /// the lender's receipts; a facility repaid releases its reserve.
   @inline(__always) func repay(_ f: Int, _ amount: Double) {
-    balance[f] -= amount
-    principalPaid[f] += amount
-    if !defaulted[f] { pvPrincipal[f] += amount * t.discount[m] }
+    fs[f].balance -= amount
+    fs[f].principalPaid += amount
+    if !fs[f].defaulted { fs[f].pvPrincipal += amount * t.discount[m] }
     if detail {
       principalFlows[f &* months &+ m &- 1] += amount
       receipts[f &* months &+ m &- 1] += amount
     }
     principalMonth += amount
-    if balance[f] <= 0.005, !defaulted[f], reserve[f] > 0 { releaseReserve(f) }
+    if fs[f].balance <= 0.005, !fs[f].defaulted, fs[f].reserve > 0 { releaseReserve(f) }
   }
 
   /// A repaid facility's reserve goes back to its obligor.
   @inline(never) func releaseReserve(_ f: Int) {
     let e = core(f).pointee.obligor
-    let amount = reserve[f]
-    reserve[f] = 0
-    cash[e] += amount
+    let amount = fs[f].reserve
+    fs[f].reserve = 0
+    es[e].cash += amount
     if detail {
       account[e].reserveIn += amount
       recordMove(.reserveRelease, from: fid(f), to: eid(e), amount)
@@ -322,7 +322,7 @@ extension WaterfallRun {
       freeLeft[c] -= sell
       got += sell * p
     }
-    coinSales[e] += got
+    es[e].coinSales += got
     if detail { account[e].coinSales += got }
     return got
   }
@@ -331,18 +331,18 @@ extension WaterfallRun {
   /// facility's reserve, then the obligor's free coins; a shortfall is
   /// called on its guarantors.
   @inline(__always) func payScheduled(_ f: Int, _ e: Int) {
-    let due = dueInterest[f] + duePrincipal[f]
+    let due = fs[f].dueInterest + fs[f].duePrincipal
     guard due > 0.005 else {
-      settled[f] = true
+      fs[f].settled = true
       return
     }
-    let paid = min(max(0, cash[e]), due)
-    cash[e] -= paid
-    paidNow[f] = paid
+    let paid = min(max(0, es[e].cash), due)
+    es[e].cash -= paid
+    fs[f].paidNow = paid
     if paid >= due - 0.005 {
       settle(f)
-    } else if m == maturity[f], core(f).pointee.refiTerm > 0, !refinanced[f], refinance(f, e, paid: paid) {
-      let rest = dueInterest[f] + duePrincipal[f]
+    } else if m == fs[f].maturity, core(f).pointee.refiTerm > 0, !fs[f].refinanced, refinance(f, e, paid: paid) {
+      let rest = fs[f].dueInterest + fs[f].duePrincipal
       if paid >= rest - 0.005 { settle(f) } else { shortfall(f, e, rest) }
     } else {
       shortfall(f, e, due)
@@ -358,7 +358,7 @@ extension WaterfallRun {
   /// then due over the new term; the interest of the month is still due now.
   @inline(never) func refinance(_ f: Int, _ e: Int, paid: Double) -> Bool {
     let fac = core(f).pointee
-    let amount = min(duePrincipal[f], dueInterest[f] + duePrincipal[f] - paid)
+    let amount = min(fs[f].duePrincipal, fs[f].dueInterest + fs[f].duePrincipal - paid)
     guard amount > 0.005 else { return false }
     if let maxLTV = fac.refiMaxLTV {
       let value = collateralValue(f).value
@@ -375,7 +375,7 @@ extension WaterfallRun {
       // The trailing sum runs to last month: a year of it, or what there
       // is since the draw, annualised.
       let counted = min(12, m - fac.drawMonth)
-      let cover = counted > 0 ? cf12[f] * 12 / Double(counted) / (12 * payment) : 0
+      let cover = counted > 0 ? fs[f].cf12 * 12 / Double(counted) / (12 * payment) : 0
       guard cover >= minDSCR - 1e-9 else {
         note(
           m, f, "no refinancing", breach: false,
@@ -383,11 +383,11 @@ extension WaterfallRun {
         return false
       }
     }
-    duePrincipal[f] -= amount
-    refinanced[f] = true
-    maturity[f] = m + fac.refiTerm
-    annuity[f] = 0
-    refinancing[f] = max(refinancing[f], amount)
+    fs[f].duePrincipal -= amount
+    fs[f].refinanced = true
+    fs[f].maturity = m + fac.refiTerm
+    fs[f].annuity = 0
+    fs[f].refinancing = max(fs[f].refinancing, amount)
     note(
       m, f, "refinanced", breach: false,
       "\(Format.money(amount)) unpaid at maturity refinanced for \(fac.refiTerm) months at base + \(Format.percent(fac.refiSpread, maxDecimals: 2))")
@@ -397,10 +397,10 @@ extension WaterfallRun {
   /// What the obligor's cash did not pay: from the facility's reserve, then
   /// the obligor's free coins, then calls on its guarantors.
   @inline(never) func shortfall(_ f: Int, _ e: Int, _ due: Double) {
-    var paid = paidNow[f]
-    if paid < due - 0.005, reserve[f] > 0 {
-      let take = min(reserve[f], due - paid)
-      reserve[f] -= take
+    var paid = fs[f].paidNow
+    if paid < due - 0.005, fs[f].reserve > 0 {
+      let take = min(fs[f].reserve, due - paid)
+      fs[f].reserve -= take
       paid += take
       if detail {
         account[e].reserveIn += take
@@ -408,23 +408,23 @@ extension WaterfallRun {
       }
     }
     if paid < due - 0.005 { paid += sellFreeCoins(e, due - paid) }
-    paidNow[f] = paid
+    fs[f].paidNow = paid
     if paid >= due - 0.005 {
       settle(f)
     } else {
-      callLeft[f] = due - paid
-      callNext[f] = 0
+      fs[f].callLeft = due - paid
+      fs[f].callNext = 0
       advanceCall(f)
     }
   }
 
   /// The month's scheduled payment is made in full.
   @inline(__always) func settle(_ f: Int) {
-    settled[f] = true
-    if scheduledBalance[f] > 0.005 { pvBalance[f] += scheduledBalance[f] * t.discount[m] }
-    pay(f, from: core(f).pointee.obligor, interest: dueInterest[f], principal: duePrincipal[f], kind: .principal)
+    fs[f].settled = true
+    if fs[f].scheduledBalance > 0.005 { fs[f].pvBalance += fs[f].scheduledBalance * t.discount[m] }
+    pay(f, from: core(f).pointee.obligor, interest: fs[f].dueInterest, principal: fs[f].duePrincipal, kind: .principal)
     // A convertible that converted owes nothing more: its reserve is free.
-    if balance[f] <= 0.005, reserve[f] > 0 { releaseReserve(f) }
+    if fs[f].balance <= 0.005, fs[f].reserve > 0 { releaseReserve(f) }
   }
 
   /// Calls what is still unpaid on the facility's guarantors in turn: one
@@ -434,21 +434,21 @@ extension WaterfallRun {
   /// default.
   @inline(never) func advanceCall(_ f: Int) {
     let gs = core(f).pointee.guarantors
-    while callLeft[f] > 0.005, callNext[f] < gs.count {
-      let g = t.guarantors[gs.lowerBound + callNext[f]]
-      if entityDefaultAt[g] > 0 {
-        callNext[f] += 1
+    while fs[f].callLeft > 0.005, fs[f].callNext < gs.count {
+      let g = t.guarantors[gs.lowerBound + fs[f].callNext]
+      if es[g].defaultAt > 0 {
+        fs[f].callNext += 1
         continue
       }
-      guard processed[g] else {
+      guard es[g].processed else {
         callsWaiting = true  // paid at its guarantee step
         return
       }
       honour(f, by: g)
-      callNext[f] += 1
+      fs[f].callNext += 1
     }
-    if callLeft[f] > 0.005 {
-      let due = dueInterest[f] + duePrincipal[f], paid = paidNow[f]
+    if fs[f].callLeft > 0.005 {
+      let due = fs[f].dueInterest + fs[f].duePrincipal, paid = fs[f].paidNow
       recordDefault(f, kind: "payment default") { "paid \(Format.money(paid)) of \(Format.money(due)) due" }
     } else {
       settle(f)
@@ -458,22 +458,22 @@ extension WaterfallRun {
   /// A guarantor pays a call from its cash, then its free coins; one that
   /// cannot pay it all is in default.
   @inline(never) func honour(_ f: Int, by g: Int) {
-    let need = callLeft[f]
-    var paid = min(max(0, cash[g]), need)
-    cash[g] -= paid
+    let need = fs[f].callLeft
+    var paid = min(max(0, es[g].cash), need)
+    es[g].cash -= paid
     if paid < need - 0.005 { paid += sellFreeCoins(g, need - paid) }
-    callLeft[f] -= paid
-    paidNow[f] += paid
-    guarantorPaid[f] += paid
-    guarOut[g] += paid
+    fs[f].callLeft -= paid
+    fs[f].paidNow += paid
+    fs[f].guarantorPaid += paid
+    es[g].guarOut += paid
     let e = core(f).pointee.obligor
-    guarIn[e] += paid
+    es[e].guarIn += paid
     if detail {
       account[g].guaranteesOut += paid
       account[e].guaranteesIn += paid
       if paid > 0 { rec?.transfers.append(Transfer(month: m, from: eid(g), to: eid(e), kind: .guarantee, amount: paid)) }
     }
-    if callLeft[f] > 0.005 {
+    if fs[f].callLeft > 0.005 {
       entityDefault(g)
       note(
         m, f, "guarantor default",
@@ -485,9 +485,9 @@ extension WaterfallRun {
   @inline(__always) func settleCalls(_ g: Int) {
     for k in entity(g).pointee.guaranteed {
       let f = t.entityGuaranteed[k]
-      guard callLeft[f] > 0.005, !settled[f], !defaulted[f] else { continue }
+      guard fs[f].callLeft > 0.005, !fs[f].settled, !fs[f].defaulted else { continue }
       let gs = core(f).pointee.guarantors
-      if callNext[f] < gs.count, t.guarantors[gs.lowerBound + callNext[f]] == g { advanceCall(f) }
+      if fs[f].callNext < gs.count, t.guarantors[gs.lowerBound + fs[f].callNext] == g { advanceCall(f) }
     }
   }
 
@@ -495,12 +495,12 @@ extension WaterfallRun {
   /// or after the facility's final month.
   @inline(__always) func topUpReserve(_ f: Int, _ e: Int) {
     let fac = core(f)
-    guard fac.pointee.dsraMonths > 0, settled[f], !defaulted[f], m < maturity[f], balance[f] > 0.005 else { return }
-    let target = Double(fac.pointee.dsraMonths) * (dueInterest[f] + duePrincipal[f])
-    let top = min(max(0, cash[e]), max(0, target - reserve[f]))
+    guard fac.pointee.dsraMonths > 0, fs[f].settled, !fs[f].defaulted, m < fs[f].maturity, fs[f].balance > 0.005 else { return }
+    let target = Double(fac.pointee.dsraMonths) * (fs[f].dueInterest + fs[f].duePrincipal)
+    let top = min(max(0, es[e].cash), max(0, target - fs[f].reserve))
     guard top > 0 else { return }
-    reserve[f] += top
-    cash[e] -= top
+    fs[f].reserve += top
+    es[e].cash -= top
     if detail {
       account[e].reserveOut += top
       recordMove(.reserveTopUp, from: eid(e), to: fid(f), top)
@@ -515,7 +515,7 @@ extension WaterfallRun {
   /// `cross-default` edges to facilities already drawn (one not yet drawn
   /// is cancelled instead).
   @inline(never) func recordDefault(_ f: Int, kind: String, detail text: () -> String) {
-    guard !defaulted[f] else { return }
+    guard !fs[f].defaulted else { return }
     markDefault(f, kind: kind, from: -1)
     note(m, f, kind, text())
     // Breadth first along cross-defaults.
@@ -528,10 +528,10 @@ extension WaterfallRun {
       for k in core(g).pointee.crossDefaults {
         let h = t.crossDefaults[k]
         // A facility repaid has nothing left to accelerate.
-        guard !defaulted[h], !cancelled[h], m < core(h).pointee.drawMonth || balance[h] > 0.005 else { continue }
+        guard !fs[h].defaulted, !fs[h].cancelled, m < core(h).pointee.drawMonth || fs[h].balance > 0.005 else { continue }
         if m < core(h).pointee.drawMonth {
-          cancelled[h] = true
-          defaultAt[h] = m  // the month it was cancelled
+          fs[h].cancelled = true
+          fs[h].defaultAt = m  // the month it was cancelled
           note(m, h, "cancelled", breach: false, "not drawn: cross-default from \(fid(g))")
           continue
         }
@@ -548,23 +548,23 @@ extension WaterfallRun {
   /// payments) is credited now, interest first; the interest still unpaid
   /// and the balance are its claim.
   @inline(never) func markDefault(_ f: Int, kind: String, from: Int) {
-    if settled[f] {
-      unpaidInterest[f] = 0
+    if fs[f].settled {
+      fs[f].unpaidInterest = 0
     } else {
-      let paid = paidNow[f], credited = min(paid, dueInterest[f])
-      pvOther[f] += credited * t.discount[m]
+      let paid = fs[f].paidNow, credited = min(paid, fs[f].dueInterest)
+      fs[f].pvOther += credited * t.discount[m]
       pay(f, from: core(f).pointee.obligor, interest: credited, principal: paid - credited, kind: .principal)
-      unpaidInterest[f] = dueInterest[f] - credited
-      callLeft[f] = 0
+      fs[f].unpaidInterest = fs[f].dueInterest - credited
+      fs[f].callLeft = 0
     }
-    defaulted[f] = true
-    settled[f] = true
+    fs[f].defaulted = true
+    fs[f].settled = true
     anyDefault = true
-    defaultAt[f] = m
-    claim[f] = balance[f] + unpaidInterest[f]
-    claimAtDefault[f] = claim[f]
-    balanceAtDefault[f] = balance[f]
-    reserveAtDefault[f] = reserve[f]
+    fs[f].defaultAt = m
+    fs[f].claim = fs[f].balance + fs[f].unpaidInterest
+    fs[f].claimAtDefault = fs[f].claim
+    fs[f].balanceAtDefault = fs[f].balance
+    fs[f].reserveAtDefault = fs[f].reserve
     order[defaults] = f
     defaults += 1
     rec?.kinds[f] = from < 0 ? kind : "cross-default"
@@ -573,20 +573,20 @@ extension WaterfallRun {
   }
 
   @inline(never) func entityDefault(_ e: Int) {
-    if entityDefaultAt[e] == 0 { entityDefaultAt[e] = m }
+    if es[e].defaultAt == 0 { es[e].defaultAt = m }
     state.pointee.defaultEvent = true
   }
 
   /// An accelerated facility takes what its payer has, up to its claim:
   /// interest unpaid first, then principal.
   @inline(never) func collectClaim(_ f: Int, from e: Int, limit: Double = .infinity, kind: Transfer.Kind) {
-    let take = min(max(0, cash[e]), claim[f], limit)
+    let take = min(max(0, es[e].cash), fs[f].claim, limit)
     guard take > 0.005 else { return }
-    cash[e] -= take
-    claim[f] -= take
-    collected[f] += take
-    let i = min(take, unpaidInterest[f])
-    unpaidInterest[f] -= i
+    es[e].cash -= take
+    fs[f].claim -= take
+    fs[f].collected += take
+    let i = min(take, fs[f].unpaidInterest)
+    fs[f].unpaidInterest -= i
     pay(f, from: e, interest: i, principal: take - i, kind: kind)
   }
 
@@ -598,16 +598,17 @@ extension WaterfallRun {
     for k in entity(e).pointee.fleets {
       let fl = t.entityFleets[k]
       let liens = t.lienStart[fl]..<t.lienStart[fl + 1]
-      guard liens.contains(where: { defaulted[t.lienFacility[$0]] }) else { continue }
-      var pool = min(max(0, fleetCFADS[fl]), max(0, cash[e]))
+      // (With no accelerated facility on the fleet, the loop only counts
+      // down its local pool: nothing moves.)
+      var pool = min(max(0, fleetCFADS[fl]), max(0, es[e].cash))
       for l in liens where pool > 0.005 {
         let h = t.lienFacility[l]
-        if defaulted[h] {
-          let before = collected[h]
+        if fs[h].defaulted {
+          let before = fs[h].collected
           collectClaim(h, from: e, limit: pool, kind: .collection)
-          pool -= collected[h] - before
+          pool -= fs[h].collected - before
         } else if core(h).pointee.obligor == e {
-          pool -= min(pool, dueInterest[h] + duePrincipal[h])
+          pool -= min(pool, fs[h].dueInterest + fs[h].duePrincipal)
         }
       }
     }
@@ -626,14 +627,14 @@ extension WaterfallRun {
   /// Borrowing-base prepayments (ABL) from the obligor's cash, and margin
   /// calls that sell pledged coins.
   @inline(__always) func testCollateral(_ e: Int) {
-    for f in entity(e).pointee.facilities where !defaulted[f] && balance[f] > 0.005 {
+    for f in entity(e).pointee.facilities where !fs[f].defaulted && fs[f].balance > 0.005 {
       let fac = core(f)
       guard fac.pointee.advanceRate != nil || fac.pointee.marginLTV != nil, m >= fac.pointee.drawMonth else { continue }
       var (value, coinValue) = collateralValue(f)
-      if let adv = fac.pointee.advanceRate, balance[f] > adv * value + 0.005 {
-        let need = balance[f] - adv * value
-        let prepay = min(max(0, cash[e]), need)
-        cash[e] -= prepay
+      if let adv = fac.pointee.advanceRate, fs[f].balance > adv * value + 0.005 {
+        let need = fs[f].balance - adv * value
+        let prepay = min(max(0, es[e].cash), need)
+        es[e].cash -= prepay
         pay(f, from: e, interest: 0, principal: prepay, kind: .principal)
         if prepay < need - 0.005 {
           note(
@@ -641,9 +642,9 @@ m, f, "borrowing base", "balance above \(Format.percent(adv)) of collateral; \(F
         }
       }
       let range = t.pledgedStart[f]..<t.pledgedStart[f + 1]
-      if let margin = fac.pointee.marginLTV, !range.isEmpty, balance[f] > 0.005, value <= 0 || balance[f] > margin * value + 0.5 {
+      if let margin = fac.pointee.marginLTV, !range.isEmpty, fs[f].balance > 0.005, value <= 0 || fs[f].balance > margin * value + 0.5 {
         // Sell pledged coins to bring LTV back to the margin level.
-        let need = (balance[f] - margin * value) / (1 - margin)
+        let need = (fs[f].balance - margin * value) / (1 - margin)
         if value > 0, need <= coinValue + 0.005 {
           var left = need
           for c in range where left > 0.005 {
@@ -651,7 +652,7 @@ m, f, "borrowing base", "balance above \(Format.percent(adv)) of collateral; \(F
             let sell = min(pledgedLeft[c], left / p)
             pledgedLeft[c] -= sell
             left -= sell * p
-            coinsSold[f] += sell
+            fs[f].coinsSold += sell
           }
           pay(f, from: -1, interest: 0, principal: need, kind: .marginSale)
           if detail { rec?.transfers.append(Transfer(month: m, from: "collateral", to: fid(f), kind: .marginSale, amount: need)) }
@@ -659,7 +660,7 @@ m, f, "borrowing base", "balance above \(Format.percent(adv)) of collateral; \(F
           note(
 m, f, "margin call", breach: false, "coins sold to repay \(Format.money(need))")
         } else {
-          let owed = balance[f]
+          let owed = fs[f].balance
           recordDefault(f, kind: "margin call default") {
             "pledged coins worth \(Format.money(coinValue)) cannot cure LTV \(Self.ltvText(owed, value, decimals: 0))"
           }
@@ -683,18 +684,18 @@ m, f, "margin call", breach: false, "coins sold to repay \(Format.money(need))")
   /// traps the entity's cash this month.
   @inline(__always) func testCoverage(_ e: Int) -> Bool {
     let own = entity(e).pointee.facilities
-    availableHistory[e &* months &+ m &- 1] = available[e]
+    availableHistory[e &* months &+ m &- 1] = es[e].available
     var locked = false
     // Cumulative debt service at each rank: the facilities are in rank
     // order, so a running sum to the end of each rank's block.
     var running = 0.0
     for f in own {
-      running += dsNow[f]
+      running += fs[f].dsNow
       let rank = core(f).pointee.rank
       if f + 1 == own.upperBound || core(f + 1).pointee.rank != rank {
         var g = f
         while g >= own.lowerBound, core(g).pointee.rank == rank {
-          cumulativeNow[g] = running
+          fs[g].cumulativeNow = running
           g -= 1
         }
       }
@@ -703,23 +704,23 @@ m, f, "margin call", breach: false, "coins sold to repay \(Format.money(need))")
       let fac = core(f)
       // A defaulted facility is never tested again (a detail run still
       // reports its ratios).
-      guard !cancelled[f], m >= fac.pointee.drawMonth, detail || !defaulted[f] else { continue }
-      let cumulative = cumulativeNow[f]
+      guard !fs[f].cancelled, m >= fac.pointee.drawMonth, detail || !fs[f].defaulted else { continue }
+      let cumulative = fs[f].cumulativeNow
       guard detail || fac.pointee.minDSCR != nil || fac.pointee.lockupDSCR != nil || fac.pointee.refiMinDSCR != nil else { continue }
       dsHistory[f &* months &+ m &- 1] = cumulative
-      cf12[f] += available[e]
-      ds12[f] += cumulative
+      fs[f].cf12 += es[e].available
+      fs[f].ds12 += cumulative
       if m - 12 >= fac.pointee.drawMonth {
-        cf12[f] -= availableHistory[e &* months &+ m &- 13]
-        ds12[f] -= dsHistory[f &* months &+ m &- 13]
+        fs[f].cf12 -= availableHistory[e &* months &+ m &- 13]
+        fs[f].ds12 -= dsHistory[f &* months &+ m &- 13]
       }
-      guard !defaulted[f], balance[f] > 0.005 else { continue }
-      guard ds12[f] > 0.005 else { continue }
-      let trailing = cf12[f] / ds12[f]
-      if let minD = fac.pointee.minDSCR, (trailing < minD) != breached[f] { dscrEvent(f, trailing, minD) }
+      guard !fs[f].defaulted, fs[f].balance > 0.005 else { continue }
+      guard fs[f].ds12 > 0.005 else { continue }
+      let trailing = fs[f].cf12 / fs[f].ds12
+      if let minD = fac.pointee.minDSCR, (trailing < minD) != fs[f].breached { dscrEvent(f, trailing, minD) }
       if let lock = fac.pointee.lockupDSCR {
         if trailing < lock { locked = true }
-        if (trailing < lock) != lockedUp[f] { lockUpEvent(f, e, trailing, lock) }
+        if (trailing < lock) != fs[f].lockedUp { lockUpEvent(f, e, trailing, lock) }
       }
     }
     return locked
@@ -727,8 +728,8 @@ m, f, "margin call", breach: false, "coins sold to repay \(Format.money(need))")
 
   /// A DSCR covenant breached, or cured.
   @inline(never) func dscrEvent(_ f: Int, _ trailing: Double, _ minD: Double) {
-    breached[f] = trailing < minD
-    if breached[f] {
+    fs[f].breached = trailing < minD
+    if fs[f].breached {
       note(m, f, "dscr", "trailing DSCR \(String(format: "%.2f", trailing))x below \(String(format: "%.2f", minD))x")
     } else {
       note(m, f, "cure", breach: false, "trailing DSCR \(String(format: "%.2f", trailing))x back at or above \(String(format: "%.2f", minD))x")
@@ -737,8 +738,8 @@ m, f, "margin call", breach: false, "coins sold to repay \(Format.money(need))")
 
   /// A lock-up starts, or ends.
   @inline(never) func lockUpEvent(_ f: Int, _ e: Int, _ trailing: Double, _ lock: Double) {
-    lockedUp[f] = trailing < lock
-    if lockedUp[f] {
+    fs[f].lockedUp = trailing < lock
+    if fs[f].lockedUp {
       note(
         m, f, "lock-up", breach: false,
         "trailing DSCR \(String(format: "%.2f", trailing))x below \(String(format: "%.2f", lock))x: \(eid(e)) distributes nothing")
@@ -750,11 +751,11 @@ m, f, "margin call", breach: false, "coins sold to repay \(Format.money(need))")
   // MARK: Sweeps and distributions
 
   @inline(__always) func sweep(_ e: Int) {
-    for f in entity(e).pointee.facilities where !defaulted[f] && balance[f] > 0.005 {
+    for f in entity(e).pointee.facilities where !fs[f].defaulted && fs[f].balance > 0.005 {
       let share = core(f).pointee.sweepShare
-      guard share > 0, cash[e] > 0, m >= core(f).pointee.startMonth else { continue }
-      let amount = min(cash[e] * share, balance[f])
-      cash[e] -= amount
+      guard share > 0, es[e].cash > 0, m >= core(f).pointee.startMonth else { continue }
+      let amount = min(es[e].cash * share, fs[f].balance)
+      es[e].cash -= amount
       pay(f, from: e, interest: 0, principal: amount, kind: .principal)
     }
   }
@@ -763,14 +764,14 @@ m, f, "margin call", breach: false, "coins sold to repay \(Format.money(need))")
   /// entity is in default; an entity with no parent keeps it.
   @inline(__always) func distribute(_ e: Int, locked: Bool) {
     let parent = entity(e).pointee.parent
-    trappedNow[e] = locked && cash[e] > 0.005
-    guard parent >= 0, !locked, entityDefaultAt[e] == 0, cash[e] > 0.005 else { return }
-    let amount = cash[e]
-    cash[e] = 0
-    cash[parent] += amount
-    available[parent] += amount
-    distOut[e] += amount
-    distIn[parent] += amount
+    es[e].trappedNow = locked && es[e].cash > 0.005
+    guard parent >= 0, !locked, es[e].defaultAt == 0, es[e].cash > 0.005 else { return }
+    let amount = es[e].cash
+    es[e].cash = 0
+    es[parent].cash += amount
+    es[parent].available += amount
+    es[e].distOut += amount
+    es[parent].distIn += amount
     if detail {
       account[e].distributionsOut += amount
       account[parent].distributionsIn += amount
@@ -783,7 +784,7 @@ m, f, "margin call", breach: false, "coins sold to repay \(Format.money(need))")
   /// Whether nothing is left to pay or to default: every facility is in
   /// default, cancelled or finished.
   @inline(__always) func allSettledForGood() -> Bool {
-    for f in 0..<nf where !(defaulted[f] || cancelled[f] || finished[f]) { return false }
+    for f in 0..<nf where !(fs[f].defaulted || fs[f].cancelled || fs[f].finished) { return false }
     return true
   }
 
@@ -801,8 +802,8 @@ m, f, "margin call", breach: false, "coins sold to repay \(Format.money(need))")
     closeDSCR()
     if state.pointee.defaultMonth == m {
       for f in 0..<nf {
-        balanceAtDealDefault[f] = defaulted[f] ? claim[f] - unpaidInterest[f] : balance[f]
-        reserveAtDealDefault[f] = reserve[f]
+        fs[f].balanceAtDealDefault = fs[f].defaulted ? fs[f].claim - fs[f].unpaidInterest : fs[f].balance
+        fs[f].reserveAtDealDefault = fs[f].reserve
       }
     }
     if fullHistory || state.pointee.defaultEvent {
@@ -820,14 +821,14 @@ m, f, "margin call", breach: false, "coins sold to repay \(Format.money(need))")
     // Lien-aware LTV of each facility, and its covenant.
     var ltvs = [Double?](repeating: nil, count: nf)
     let values = assetValues(plan)
-    for f in 0..<nf where !cancelled[f] && m >= plan.facilities[f].drawMonth {
-      let owed = defaulted[f] ? claim[f] : balance[f]
+    for f in 0..<nf where !fs[f].cancelled && m >= plan.facilities[f].drawMonth {
+      let owed = fs[f].defaulted ? fs[f].claim : fs[f].balance
       ltvs[f] = lienAwareLTV(f, owed: owed, values, plan)
       let spec = plan.facilities[f]
-      if let maxLTV = spec.maxLTV, !defaulted[f], balance[f] > 0.005, !ltvBreached[f] {
+      if let maxLTV = spec.maxLTV, !fs[f].defaulted, fs[f].balance > 0.005, !fs[f].ltvBreached {
         let secured = plan.isSecured(f)
         if let l = ltvs[f] ?? (secured ? .infinity : nil), l > maxLTV {
-          ltvBreached[f] = true
+          fs[f].ltvBreached = true
           note(m, f, "ltv", "LTV \(l.isFinite ? Format.percent(l, maxDecimals: 1) : "∞") above \(Format.percent(maxLTV))")
         }
       }
@@ -838,14 +839,14 @@ m, f, "margin call", breach: false, "coins sold to repay \(Format.money(need))")
     for c in 0..<pledgedLeft.count { collateralNow += pledgedLeft[c] * pledgedPrice(c) }
     var debtNow = 0.0, reserves = 0.0
     for f in 0..<nf {
-      debtNow += defaulted[f] ? claim[f] : balance[f]
-      reserves += reserve[f]
+      debtNow += fs[f].defaulted ? fs[f].claim : fs[f].balance
+      reserves += fs[f].reserve
     }
     var kept = 0.0, trapped = 0.0
     for e in 0..<ne {
-      account[e].closing = cash[e]
-      if entity(e).pointee.parent < 0, entityDefaultAt[e] == 0, !trappedNow[e] { kept += max(0, account[e].sources - account[e].uses) }
-      if trappedNow[e] { trapped += cash[e] }
+      account[e].closing = es[e].cash
+      if entity(e).pointee.parent < 0, es[e].defaultAt == 0, !es[e].trappedNow { kept += max(0, account[e].sources - account[e].uses) }
+      if es[e].trappedNow { trapped += es[e].cash }
       rec.entityPeriods[e].append(account[e])
     }
     rec.periods.append(
@@ -858,8 +859,8 @@ m, f, "margin call", breach: false, "coins sold to repay \(Format.money(need))")
       let cumulative = dsHistory[f &* months &+ m &- 1]
       rec.facilityPeriods[f].append(
         FacilityPeriod(
-          month: m, interest: interestNow[f], principal: principalFlows[f &* months &+ m &- 1],
-          balance: defaulted[f] ? claim[f] : balance[f], dscr: cumulative > 0.005 ? available[e] / cumulative : nil, ltv: ltvs[f]))
+          month: m, interest: fs[f].interestNow, principal: principalFlows[f &* months &+ m &- 1],
+          balance: fs[f].defaulted ? fs[f].claim : fs[f].balance, dscr: cumulative > 0.005 ? es[e].available / cumulative : nil, ltv: ltvs[f]))
     }
   }
 
@@ -887,7 +888,7 @@ m, f, "margin call", breach: false, "coins sold to repay \(Format.money(need))")
         var total = values.coins[g]
         for x in other.pledgedFleets { total += values.fleets[x] }
         guard total > 0 else { continue }
-        ahead += (defaulted[g] ? claim[g] : balance[g]) * values.fleets[fl] / total
+        ahead += (fs[g].defaulted ? fs[g].claim : fs[g].balance) * values.fleets[fl] / total
       }
     }
     if value > 0 { return (owed + ahead) / value }

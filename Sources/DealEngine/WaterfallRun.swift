@@ -58,35 +58,11 @@ struct WaterfallRun {
   let months: Int
   let nf: Int, ne: Int
 
-  // Per facility.
-  let balance, reserve, claim, unpaidInterest, claimAtDefault, collected: UnsafeMutableBufferPointer<Double>
-  let interestPaid, principalPaid, refinancing, coinsSold, guarantorPaid: UnsafeMutableBufferPointer<Double>
-  let balanceAtDefault, reserveAtDefault, balanceAtDealDefault, reserveAtDealDefault, exposure: UnsafeMutableBufferPointer<Double>
-  let annuity, annuityRate, shadow, lastDue: UnsafeMutableBufferPointer<Double>
-  /// Pricing (SPEC §5.2 `spread_to_price`), discounted at the base rate:
-  /// principal received while performing (and the value of shares on
-  /// conversion, a balance left at the horizon at par), the balances on
-  /// which a month's interest was paid in full, interest paid in part in
-  /// the default month; the balance a month's interest is on.
-  let pvPrincipal, pvBalance, pvOther, scheduledBalance: UnsafeMutableBufferPointer<Double>
-  /// This month: interest and principal due, what was paid towards them,
-  /// the contractual debt service (for DSCR), what is still called on
-  /// guarantors, interest received.
-  let dueInterest, duePrincipal, paidNow, dsNow, callLeft, interestNow: UnsafeMutableBufferPointer<Double>
-  /// Trailing 12-month sums since the draw: the obligor's available CFADS
-  /// and the cumulative debt service at the facility's rank.
-  let cf12, ds12: UnsafeMutableBufferPointer<Double>
-  /// This month's scheduled debt service of the obligor at each facility's
-  /// rank and above.
-  let cumulativeNow: UnsafeMutableBufferPointer<Double>
-  let defaulted, cancelled, converted, breached, ltvBreached, lockedUp, settled: UnsafeMutableBufferPointer<Bool>
-  /// Past its maturity (or cancelled): the monthly loop skips it.
-  let finished: UnsafeMutableBufferPointer<Bool>
-  let defaultAt, callNext: UnsafeMutableBufferPointer<Int>
-  /// Its maturity in this run (a refinancing moves it), and whether it was
-  /// refinanced (then a level loan at the base rate plus `refi_spread`).
-  let maturity: UnsafeMutableBufferPointer<Int>
-  let refinanced: UnsafeMutableBufferPointer<Bool>
+  /// Per facility and per entity: their numbers side by side (see
+  /// `FacilityState`, `EntityState`), so the loop reaches all of one
+  /// facility's through one pointer.
+  let fs: UnsafeMutableBufferPointer<FacilityState>
+  let es: UnsafeMutableBufferPointer<EntityState>
   /// The default order (facility indices, `defaults` of them), and a queue
   /// for spreading a default along cross-defaults.
   let order, queue: UnsafeMutableBufferPointer<Int>
@@ -94,18 +70,8 @@ struct WaterfallRun {
   /// principal repaid, cumulative debt service at its rank.
   let receipts, principalFlows, dsHistory: UnsafeMutableBufferPointer<Double>
 
-  // Per entity.
-  let cash, distIn, distOut, guarIn, guarOut, coinSales: UnsafeMutableBufferPointer<Double>
-  /// This month: CFADS available (own fleets and distributions received).
-  let available: UnsafeMutableBufferPointer<Double>
   /// By entity and month: the available CFADS, for trailing ratios.
   let availableHistory: UnsafeMutableBufferPointer<Double>
-  let entityDefaultAt: UnsafeMutableBufferPointer<Int>
-  /// How many of its facilities are not finished.
-  let live: UnsafeMutableBufferPointer<Int>
-  /// Whether the entity's guarantee step has passed this month (a call
-  /// made after it is paid at once).
-  let processed, trappedNow: UnsafeMutableBufferPointer<Bool>
   /// Detail runs: this month's account of each entity.
   let account: UnsafeMutableBufferPointer<EntityPeriod>
 
@@ -233,30 +199,12 @@ struct WaterfallRun {
     self.ne = ne
     // Taken one by one, in this order, each straight into its field: no
     // array of buffers, so a run allocates nothing but its block.
-    balance = a.take(nf, 0.0); reserve = a.take(nf, 0.0); claim = a.take(nf, 0.0)
-    unpaidInterest = a.take(nf, 0.0); claimAtDefault = a.take(nf, 0.0); collected = a.take(nf, 0.0)
-    interestPaid = a.take(nf, 0.0); principalPaid = a.take(nf, 0.0); refinancing = a.take(nf, 0.0)
-    coinsSold = a.take(nf, 0.0); guarantorPaid = a.take(nf, 0.0)
-    balanceAtDefault = a.take(nf, 0.0); reserveAtDefault = a.take(nf, 0.0)
-    balanceAtDealDefault = a.take(nf, 0.0); reserveAtDealDefault = a.take(nf, 0.0); exposure = a.take(nf, 0.0)
-    annuity = a.take(nf, 0.0); annuityRate = a.take(nf, 0.0); shadow = a.take(nf, -1.0, filled: true); lastDue = a.take(nf, 0.0)
-    pvPrincipal = a.take(nf, 0.0); pvBalance = a.take(nf, 0.0); pvOther = a.take(nf, 0.0); scheduledBalance = a.take(nf, 0.0)
-    dueInterest = a.take(nf, 0.0); duePrincipal = a.take(nf, 0.0); paidNow = a.take(nf, 0.0)
-    dsNow = a.take(nf, 0.0); callLeft = a.take(nf, 0.0); interestNow = a.take(nf, 0.0)
-    cf12 = a.take(nf, 0.0); ds12 = a.take(nf, 0.0); cumulativeNow = a.take(nf, 0.0)
-    defaulted = a.take(nf, false); cancelled = a.take(nf, false); converted = a.take(nf, false)
-    breached = a.take(nf, false); ltvBreached = a.take(nf, false); lockedUp = a.take(nf, false); settled = a.take(nf, false)
-    finished = a.take(nf, false)
-    defaultAt = a.take(nf, 0); callNext = a.take(nf, 0)
-    maturity = a.take(nf, 0); refinanced = a.take(nf, false)
+    fs = a.take(nf, FacilityState(), filled: true)
     order = a.take(nf, 0); queue = a.take(nf, 0)
     // Receipts and principal by month only for a detail run (its flows,
     // IRR and WAL); a Monte Carlo path needs neither.
     receipts = a.take(detail ? nf * months : 0, 0.0); principalFlows = a.take(detail ? nf * months : 0, 0.0)
-    cash = a.take(ne, 0.0); distIn = a.take(ne, 0.0); distOut = a.take(ne, 0.0); guarIn = a.take(ne, 0.0)
-    guarOut = a.take(ne, 0.0); coinSales = a.take(ne, 0.0); available = a.take(ne, 0.0)
-    entityDefaultAt = a.take(ne, 0); live = a.take(ne, 0)
-    processed = a.take(ne, false); trappedNow = a.take(ne, false)
+    es = a.take(ne, EntityState(), filled: true)
     account = a.take(ne, EntityPeriod(month: 0))
     fleetCFADS = a.take(t.fleetCount, 0.0)
     pledgedLeft = a.take(t.pledgedAmount.count, 0.0)
@@ -278,20 +226,20 @@ struct WaterfallRun {
     baseRate = sc.rateChange
     baseBTC = sc.btcFactor
     baseETH = sc.ethFactor
-    rec = detail && balance.baseAddress != nil ? Recorder(copy plan) : nil
-    guard balance.baseAddress != nil else { return }  // a counting pass
+    rec = detail && fs.baseAddress != nil ? Recorder(copy plan) : nil
+    guard fs.baseAddress != nil else { return }  // a counting pass
     state.pointee.coinBTC = baseBTC
     state.pointee.coinETH = baseETH
     state.pointee.spotFactor = baseSpot
     state.pointee.utilizationChange = baseUtilization
     state.pointee.rateChange = baseRate
     for f in 0..<nf {
-      reserve[f] = t.core[f].reserveCash
-      maturity[f] = t.core[f].maturity
+      fs[f].reserve = t.core[f].reserveCash
+      fs[f].maturity = t.core[f].maturity
     }
     for e in 0..<ne {
-      cash[e] = t.entities[e].cash
-      live[e] = t.entities[e].facilities.count
+      es[e].cash = t.entities[e].cash
+      es[e].live = t.entities[e].facilities.count
     }
     for k in 0..<pledgedLeft.count { pledgedLeft[k] = t.pledgedAmount[k] }
     for k in 0..<freeLeft.count { freeLeft[k] = t.freeAmount[k] }
@@ -302,15 +250,15 @@ struct WaterfallRun {
   @inline(__always) func record(month: Int) {
     let h = months + 1
     var row = history + month
-    for f in 0..<nf { row[f * h] = balance[f] }
+    for f in 0..<nf { row[f * h] = fs[f].balance }
     row += nf * h
-    for f in 0..<nf { row[f * h] = reserve[f] }
+    for f in 0..<nf { row[f * h] = fs[f].reserve }
     row += nf * h
-    for f in 0..<nf { row[f * h] = month == 0 ? 0 : dueInterest[f] }
+    for f in 0..<nf { row[f * h] = month == 0 ? 0 : fs[f].dueInterest }
     row += nf * h
-    for f in 0..<nf { row[f * h] = interestPaid[f] + principalPaid[f] }
+    for f in 0..<nf { row[f * h] = fs[f].interestPaid + fs[f].principalPaid }
     row += nf * h
-    for e in 0..<ne { row[e * h] = cash[e] }
+    for e in 0..<ne { row[e * h] = es[e].cash }
     row += ne * h
     for k in 0..<pledgedLeft.count { row[k * h] = pledgedLeft[k] }
     row += pledgedLeft.count * h
@@ -319,4 +267,56 @@ struct WaterfallRun {
     row[0] = coinBTC
     row[h] = coinETH
   }
+}
+
+/// One facility's numbers in a run (SPEC §5.1), the month's first.
+struct FacilityState {
+  /// This month: interest and principal due, what was paid towards them,
+  /// the contractual debt service (for DSCR), what is still called on
+  /// guarantors, interest received; the balance the interest is on.
+  var dueInterest = 0.0, duePrincipal = 0.0, paidNow = 0.0, dsNow = 0.0, callLeft = 0.0, interestNow = 0.0
+  var scheduledBalance = 0.0
+  var balance = 0.0, reserve = 0.0, claim = 0.0, unpaidInterest = 0.0
+  /// A level loan's (1 + r)^−left and the rate it was taken at; the
+  /// contractual balance of a defaulted facility (−1: not yet set); the
+  /// last regular payment.
+  var annuity = 0.0, annuityRate = 0.0, shadow = -1.0, lastDue = 0.0
+  /// Trailing 12-month sums since the draw: the obligor's available CFADS
+  /// and the cumulative debt service at the facility's rank; this month's
+  /// scheduled debt service of the obligor at its rank and above.
+  var cf12 = 0.0, ds12 = 0.0, cumulativeNow = 0.0
+  var interestPaid = 0.0, principalPaid = 0.0
+  /// Pricing (SPEC §5.2 `spread_to_price`), discounted at the base rate:
+  /// principal received while performing (and the value of shares on
+  /// conversion, a balance left at the horizon at par), the balances on
+  /// which a month's interest was paid in full, interest paid in part in
+  /// the default month.
+  var pvPrincipal = 0.0, pvBalance = 0.0, pvOther = 0.0
+  var exposure = 0.0
+  var claimAtDefault = 0.0, collected = 0.0, refinancing = 0.0, coinsSold = 0.0, guarantorPaid = 0.0
+  var balanceAtDefault = 0.0, reserveAtDefault = 0.0, balanceAtDealDefault = 0.0, reserveAtDealDefault = 0.0
+  /// Its maturity in this run (a refinancing moves it); the month it
+  /// defaulted (or was cancelled); the next guarantor to call.
+  var maturity = 0, defaultAt = 0, callNext = 0
+  var defaulted = false, cancelled = false, converted = false, breached = false, ltvBreached = false, lockedUp = false
+  /// This month's payment made (or nothing due).
+  var settled = false
+  /// Past its maturity (or cancelled): the monthly loop skips it.
+  var finished = false
+  /// Refinanced: then a level loan at the base rate plus `refi_spread`.
+  var refinanced = false
+}
+
+/// One entity's numbers in a run.
+struct EntityState {
+  var cash = 0.0
+  /// This month: CFADS available (own fleets and distributions received).
+  var available = 0.0
+  var distIn = 0.0, distOut = 0.0, guarIn = 0.0, guarOut = 0.0, coinSales = 0.0
+  /// The month it went into default (0: never); how many of its
+  /// facilities are not finished.
+  var defaultAt = 0, live = 0
+  /// Whether its guarantee step has passed this month (a call made after
+  /// it is paid at once); whether a lock-up trapped its cash.
+  var processed = false, trappedNow = false
 }
