@@ -256,7 +256,7 @@ if section("depreciate") {
 // 6. The waterfall engine: one 120-month run of the example deal.
 if section("waterfall") {
   let s = quietShell()
-  guard s.execute("open Sessions/neocloud-abl.deal") == .ok, s.execute("deal horizon=\(ProcessInfo.processInfo.environment["H"] ?? "120")") == .ok else {
+  guard s.execute("open Sessions/neocloud-abl.deal") == .ok, s.execute("deal horizon=120") == .ok else {
     fatalError("waterfall bench: cannot open Sessions/neocloud-abl.deal (run from the repository root)")
   }
   let plan: WaterfallPlan

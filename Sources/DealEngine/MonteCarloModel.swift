@@ -103,11 +103,17 @@ public struct MonteCarloModel: Sendable {
     let floor = log(1 - stressDrawdown)
     var logSpot = 0.0, lbtc = 0.0, leth = 0.0, util = 0.0, rate = 0.0
     @inline(__always) func normal() -> Double { Ziggurat.normal(&rng) }
+    // The two factors read in place (checked once here, not at each of the
+    // month's ten reads).
+    precondition(calm.count >= 16 && stress.count >= 16, "a Cholesky factor is 4×4")
+    calm.withUnsafeBufferPointer { calmBuffer in
+    stress.withUnsafeBufferPointer { stressBuffer in
+    let calmFactor = calmBuffer.baseAddress.unsafelyUnwrapped, stressFactor = stressBuffer.baseAddress.unsafelyUnwrapped
     for m in 0..<months {
       // The regime is read from the path so far, before this month's shock.
       let spotBefore = m >= 12 ? p.logSpot[m - 12] : 0, btcBefore = m >= 12 ? p.logBTC[m - 12] : 0
       let inStress = logSpot - spotBefore < floor || (watchCrypto && lbtc - btcBefore < floor)
-      let l = inStress ? stress : calm
+      let l = inStress ? stressFactor : calmFactor
       let z0 = normal(), z1 = normal(), z2 = normal(), z3 = normal()
       let x0 = l[0] * z0
       let x1 = l[4] * z0 + l[5] * z1
@@ -132,6 +138,8 @@ public struct MonteCarloModel: Sendable {
         p.shocks[4 * m + 3] = x3
       }
       p.stressed[m] = inStress
+    }
+    }
     }
     // The factors from their logs, in loops of their own (no libm calls:
     // the compiler inlines FastMath.exp and vectorises them).

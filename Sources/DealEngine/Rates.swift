@@ -15,11 +15,14 @@ extension Rates {
   /// units in the last place (tested): 10⁻¹⁴ of a 48-month annuity, far
   /// below a cent of any payment.
   @inline(__always) public static func discountFactor(_ r: Double, months n: Int) -> Double {
-    var base = 1 + r, e = n < 0 ? -n : n, acc = 1.0
-    while e > 0 {
-      if e & 1 != 0 { acc *= base }
-      e >>= 1
-      if e > 0 { base *= base }
+    var base = 1 + r, e = n.magnitude, acc = 1.0
+    // A select, not a branch, on each bit: the bits of the months left
+    // change from month to month, a branch on them would be mispredicted.
+    // (Multiplying by 1 is exact: the same result as skipping.)
+    while e != 0 {
+      acc *= e & 1 == 0 ? 1.0 : base
+      base *= base
+      e &>>= 1
     }
     return n < 0 ? acc : 1 / acc
   }

@@ -37,7 +37,7 @@ public enum WaterfallEngine {
     _ plan: borrowing WaterfallPlan, _ sc: borrowing Scenario, detail: Bool, history: Bool = true, shortTail: Bool = false, paths: ScenarioPaths?,
     block: UnsafeMutableRawPointer, capacity: Int
   ) -> WaterfallRun {
-    var arena = Arena(block, capacity: capacity, zeroed: plan.arenaZeroedBytes)
+    var arena = Arena(block, capacity: capacity, zeroed: detail ? plan.arenaZeroedBytes : plan.arenaZeroedLean)
     let run = WaterfallRun(plan, sc, detail: detail, history: history, shortTail: shortTail, paths: paths, arena: &arena)
     run.runMonths()
     return run

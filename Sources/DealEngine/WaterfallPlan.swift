@@ -189,6 +189,8 @@ public struct WaterfallPlan: Sendable {
   public private(set) var arenaBytes = 0
   /// The part of it a run zeroes (the rest, its histories, it overwrites).
   private(set) var arenaZeroedBytes = 0
+  /// The same for a run without detail (a Monte Carlo path).
+  private(set) var arenaZeroedLean = 0
 
   /// Builds the loop's flat tables from the facilities and entities.
   mutating func flatten() {
@@ -232,7 +234,7 @@ public struct WaterfallPlan: Sendable {
       lienStart.append(lienFacility.count)
     }
     tables = PlanTables(self)
-    (arenaBytes, arenaZeroedBytes) = WaterfallRun.bytes(self)
+    (arenaBytes, arenaZeroedBytes, arenaZeroedLean) = WaterfallRun.bytes(self)
   }
 
   /// Whether facility f has collateral: fleets with a value in some month,

@@ -57,11 +57,11 @@ extension WaterfallRun {
   @inline(__always) func factors(_ month: Int) {
     m = month
     if let p = paths {
-      spotFactor = baseSpot * p.spot[m - 1]
-      utilizationChange = baseUtilization + p.utilization[m - 1]
-      rateChange = baseRate + p.rate[m - 1]
-      coinBTC = baseBTC * p.btc[m - 1]
-      coinETH = baseETH * p.eth[m - 1]
+      spotFactor = baseSpot * p.spot[m &- 1]
+      utilizationChange = baseUtilization + p.utilization[m &- 1]
+      rateChange = baseRate + p.rate[m &- 1]
+      coinBTC = baseBTC * p.btc[m &- 1]
+      coinETH = baseETH * p.eth[m &- 1]
     }
     if let step = deflationStep { deflationFactor *= step }
     revenue = 0
@@ -130,8 +130,8 @@ extension WaterfallRun {
       guard owed > 0.005 else { continue }
       let r = monthlyRate(f)
       let interest = owed * r
-      let k = m - fac.pointee.startMonth + 1  // month of the term, 1-based
-      let left = maturity - m + 1
+      let k = m &- fac.pointee.startMonth &+ 1  // month of the term, 1-based
+      let left = maturity &- m &+ 1
       var principal: Double
       switch fs[f].refinanced ? .level : fac.pointee.amort {
       case .level:
@@ -147,7 +147,7 @@ extension WaterfallRun {
         principal = pmt - interest
       case .straight: principal = fac.pointee.amount / Double(fac.pointee.term)
       case .bullet, .sweep: principal = 0
-      case .sculpted: principal = k - 1 < fac.pointee.sculpted.count ? t.sculpted[fac.pointee.sculpted.lowerBound + k - 1] : 0
+      case .sculpted: principal = k &- 1 < fac.pointee.sculpted.count ? t.sculpted[fac.pointee.sculpted.lowerBound &+ k &- 1] : 0
       }
       if m == maturity { principal = owed }
       principal = min(max(0, principal), owed)
@@ -196,6 +196,7 @@ extension WaterfallRun {
   /// A facility with nothing more to pay or collect: the loop skips it,
   /// and its obligor once all of its facilities are done.
   @inline(never) func finish(_ f: Int) {
+    close(f)
     fs[f].finished = true
     es[core(f).pointee.obligor].live -= 1
   }
@@ -247,9 +248,14 @@ extension WaterfallRun {
           topUpReserve(f, e)
         }
       }
-      if ent.pointee.collateralTests { testCollateral(e) }
-      if ent.pointee.coverage || detail { locked = testCoverage(e) }
-      if ent.pointee.sweeps { sweep(e) }
+      // Once every facility of the entity is in default or cancelled, the
+      // tests and sweeps have nothing left to act on (a detail run still
+      // reports the ratios).
+      if es[e].performing > 0 || detail {
+        if ent.pointee.collateralTests { testCollateral(e) }
+        if ent.pointee.coverage || detail { locked = testCoverage(e) }
+        if ent.pointee.sweeps { sweep(e) }
+      }
     }
     es[e].processed = true
     if callsWaiting, !ent.pointee.guaranteed.isEmpty { settleCalls(e) }
@@ -315,7 +321,7 @@ extension WaterfallRun {
   /// Sells an entity's free coins, at the month's price, for up to `need`.
   @inline(never) func sellFreeCoins(_ e: Int, _ need: Double) -> Double {
     var got = 0.0
-    for c in t.freeStart[e]..<t.freeStart[e + 1] where got < need - 0.005 {
+    for c in t.freeStart[e]..<t.freeStart[e &+ 1] where got < need - 0.005 {
       let p = freePrice(c)
       guard p > 0, freeLeft[c] > 0 else { continue }
       let sell = min(freeLeft[c], (need - got) / p)
@@ -530,7 +536,9 @@ extension WaterfallRun {
         // A facility repaid has nothing left to accelerate.
         guard !fs[h].defaulted, !fs[h].cancelled, m < core(h).pointee.drawMonth || fs[h].balance > 0.005 else { continue }
         if m < core(h).pointee.drawMonth {
+          close(h)
           fs[h].cancelled = true
+          es[core(h).pointee.obligor].performing -= 1
           fs[h].defaultAt = m  // the month it was cancelled
           note(m, h, "cancelled", breach: false, "not drawn: cross-default from \(fid(g))")
           continue
@@ -557,7 +565,9 @@ extension WaterfallRun {
       fs[f].unpaidInterest = fs[f].dueInterest - credited
       fs[f].callLeft = 0
     }
+    close(f)
     fs[f].defaulted = true
+    es[core(f).pointee.obligor].performing -= 1
     fs[f].settled = true
     anyDefault = true
     fs[f].defaultAt = m
@@ -597,7 +607,7 @@ extension WaterfallRun {
   @inline(never) func collectFromCollateral(_ e: Int) {
     for k in entity(e).pointee.fleets {
       let fl = t.entityFleets[k]
-      let liens = t.lienStart[fl]..<t.lienStart[fl + 1]
+      let liens = t.lienStart[fl]..<t.lienStart[fl &+ 1]
       // (With no accelerated facility on the fleet, the loop only counts
       // down its local pool: nothing moves.)
       var pool = min(max(0, fleetCFADS[fl]), max(0, es[e].cash))
@@ -620,7 +630,7 @@ extension WaterfallRun {
   /// scenario's haircut, its coins at the month's price.
   @inline(__always) func collateralValue(_ f: Int) -> (value: Double, coins: Double) {
     var coins = 0.0
-    for c in t.pledgedStart[f]..<t.pledgedStart[f + 1] { coins += pledgedLeft[c] * pledgedPrice(c) }
+    for c in t.pledgedStart[f]..<t.pledgedStart[f &+ 1] { coins += pledgedLeft[c] * pledgedPrice(c) }
     return (t.collateral[f &* months &+ m &- 1] * (1 - haircut) + coins, coins)
   }
 
@@ -641,7 +651,7 @@ extension WaterfallRun {
 m, f, "borrowing base", "balance above \(Format.percent(adv)) of collateral; \(Format.money(need - prepay)) not prepaid")
         }
       }
-      let range = t.pledgedStart[f]..<t.pledgedStart[f + 1]
+      let range = t.pledgedStart[f]..<t.pledgedStart[f &+ 1]
       if let margin = fac.pointee.marginLTV, !range.isEmpty, fs[f].balance > 0.005, value <= 0 || fs[f].balance > margin * value + 0.5 {
         // Sell pledged coins to bring LTV back to the margin level.
         let need = (fs[f].balance - margin * value) / (1 - margin)
@@ -692,7 +702,7 @@ m, f, "margin call", breach: false, "coins sold to repay \(Format.money(need))")
     for f in own {
       running += fs[f].dsNow
       let rank = core(f).pointee.rank
-      if f + 1 == own.upperBound || core(f + 1).pointee.rank != rank {
+      if f &+ 1 == own.upperBound || core(f &+ 1).pointee.rank != rank {
         var g = f
         while g >= own.lowerBound, core(g).pointee.rank == rank {
           fs[g].cumulativeNow = running
@@ -710,7 +720,7 @@ m, f, "margin call", breach: false, "coins sold to repay \(Format.money(need))")
       dsHistory[f &* months &+ m &- 1] = cumulative
       fs[f].cf12 += es[e].available
       fs[f].ds12 += cumulative
-      if m - 12 >= fac.pointee.drawMonth {
+      if m &- 12 >= fac.pointee.drawMonth {
         fs[f].cf12 -= availableHistory[e &* months &+ m &- 13]
         fs[f].ds12 -= dsHistory[f &* months &+ m &- 13]
       }
@@ -783,9 +793,12 @@ m, f, "margin call", breach: false, "coins sold to repay \(Format.money(need))")
 
   /// Whether nothing is left to pay or to default: every facility is in
   /// default, cancelled or finished.
-  @inline(__always) func allSettledForGood() -> Bool {
-    for f in 0..<nf where !(fs[f].defaulted || fs[f].cancelled || fs[f].finished) { return false }
-    return true
+  @inline(__always) func allSettledForGood() -> Bool { state.pointee.open == 0 }
+
+  /// Facility f leaves the open ones (about to be marked in default,
+  /// cancelled or finished): counted once, whichever comes first.
+  @inline(__always) func close(_ f: Int) {
+    if !(fs[f].defaulted || fs[f].cancelled || fs[f].finished) { state.pointee.open -= 1 }
   }
 
   /// The deal's DSCR of the month into the run's minimum and average.
@@ -856,7 +869,10 @@ m, f, "margin call", breach: false, "coins sold to repay \(Format.money(need))")
         interest: interestMonth, principal: principalMonth, reserve: reserves, toEquity: kept, trapped: trapped))
     for f in 0..<nf {
       let e = plan.facilities[f].obligor
-      let cumulative = dsHistory[f &* months &+ m &- 1]
+      // The coverage step writes the history only from the draw on (and
+      // never for a cancelled facility): no ratio before.
+      let tested = !fs[f].cancelled && m >= plan.facilities[f].drawMonth
+      let cumulative = tested ? dsHistory[f &* months &+ m &- 1] : 0
       rec.facilityPeriods[f].append(
         FacilityPeriod(
           month: m, interest: fs[f].interestNow, principal: principalFlows[f &* months &+ m &- 1],

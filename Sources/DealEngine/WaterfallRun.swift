@@ -113,6 +113,8 @@ struct WaterfallRun {
     var defaults = 0
     var minDSCR = Double.nan, dscrSum = 0.0, dscrCount = 0
     var firstBreach = 0, defaultMonth = 0
+    /// Facilities neither in default, cancelled nor finished.
+    var open = 0
   }
   let state: UnsafeMutablePointer<MonthState>
   let deflationStep: Double?
@@ -177,10 +179,14 @@ struct WaterfallRun {
   }
 
   /// Bytes a run of `plan` needs: the same takes as `init`, counted.
-  static func bytes(_ plan: borrowing WaterfallPlan) -> (total: Int, zeroed: Int) {
+  /// `zeroed`: the part a detail run zeroes; `leanZeroed`: a run without
+  /// detail's (no receipts by month, no entity accounts).
+  static func bytes(_ plan: borrowing WaterfallPlan) -> (total: Int, zeroed: Int, leanZeroed: Int) {
     var a = Arena()
     _ = WaterfallRun(plan, Scenario(), detail: true, paths: nil, arena: &a)  // the larger of the two
-    return (a.used, a.zeroedEnd)
+    var lean = Arena()
+    _ = WaterfallRun(plan, Scenario(), detail: false, paths: nil, arena: &lean)
+    return (a.used, a.zeroedEnd, lean.zeroedEnd)
   }
 
   init(
@@ -205,7 +211,7 @@ struct WaterfallRun {
     // IRR and WAL); a Monte Carlo path needs neither.
     receipts = a.take(detail ? nf * months : 0, 0.0); principalFlows = a.take(detail ? nf * months : 0, 0.0)
     es = a.take(ne, EntityState(), filled: true)
-    account = a.take(ne, EntityPeriod(month: 0))
+    account = a.take(detail ? ne : 0, EntityPeriod(month: 0))  // a detail run's only
     fleetCFADS = a.take(t.fleetCount, 0.0)
     pledgedLeft = a.take(t.pledgedAmount.count, 0.0)
     freeLeft = a.take(t.freeAmount.count, 0.0)
@@ -233,6 +239,7 @@ struct WaterfallRun {
     state.pointee.spotFactor = baseSpot
     state.pointee.utilizationChange = baseUtilization
     state.pointee.rateChange = baseRate
+    state.pointee.open = nf
     for f in 0..<nf {
       fs[f].reserve = t.core[f].reserveCash
       fs[f].maturity = t.core[f].maturity
@@ -240,6 +247,7 @@ struct WaterfallRun {
     for e in 0..<ne {
       es[e].cash = t.entities[e].cash
       es[e].live = t.entities[e].facilities.count
+      es[e].performing = t.entities[e].facilities.count
     }
     for k in 0..<pledgedLeft.count { pledgedLeft[k] = t.pledgedAmount[k] }
     for k in 0..<freeLeft.count { freeLeft[k] = t.freeAmount[k] }
@@ -314,8 +322,9 @@ struct EntityState {
   var available = 0.0
   var distIn = 0.0, distOut = 0.0, guarIn = 0.0, guarOut = 0.0, coinSales = 0.0
   /// The month it went into default (0: never); how many of its
-  /// facilities are not finished.
-  var defaultAt = 0, live = 0
+  /// facilities are not finished; how many are neither in default nor
+  /// cancelled (none: no covenant, collateral test or sweep is left to run).
+  var defaultAt = 0, live = 0, performing = 0
   /// Whether its guarantee step has passed this month (a call made after
   /// it is paid at once); whether a lock-up trapped its cash.
   var processed = false, trappedNow = false

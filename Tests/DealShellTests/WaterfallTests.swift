@@ -254,6 +254,41 @@ struct WaterfallTests {
     #expect(j["breaches"]?.arrayValue?.first?["kind"] == "borrowing base")
   }
 
+  @Test("a run's numbers do not depend on what its working block held before", arguments: [
+    "neocloud-abl", "miner-double-leverage", "datacenter-project-finance", "draw-in-month-7",
+  ])
+  func blockContentsDoNotLeak(_ name: String) throws {
+    let t: TestShell
+    if name == "draw-in-month-7" {
+      // A facility drawn in month 7 beside one drawn in month 1: the months
+      // before its draw have no history of their own.
+      t = deal(horizon: 12, extra: [
+        "add facility a type=term amount=$1.2m rate=0% term=12 amort=straight rank=1 borrower=co",
+        "add facility b type=term amount=$0.6m rate=0% term=6 amort=straight rank=2 start=2025-07 min_dscr=1x borrower=co",
+      ])
+    } else {
+      t = TestShell()
+      t.ok("open \(TestShell.repositoryRoot)/Sessions/\(name).deal")
+      t.ok("deal horizon=120")
+    }
+    let plan = try DealAnalysis(session: t.shell.session, schema: t.shell.schema).plan()
+    let block = UnsafeMutableRawPointer.allocate(byteCount: plan.arenaBytes, alignment: 16)
+    defer { block.deallocate() }
+    for detail in [true, false] {
+      var results: [WaterfallResult] = []
+      for pattern: UInt8 in [0x00, 0x5A, 0xC3] {
+        block.initializeMemory(as: UInt8.self, repeating: pattern, count: plan.arenaBytes)
+        results.append(WaterfallEngine.run(plan, Scenario(), detail: detail, scratch: block))
+      }
+      for r in results.dropFirst() {
+        #expect(r.facilities == results[0].facilities, "\(name), detail \(detail)")
+        #expect(r.entities == results[0].entities)
+        #expect(r.periods == results[0].periods)
+        #expect(r.minDSCR == results[0].minDSCR && r.defaultMonth == results[0].defaultMonth)
+      }
+    }
+  }
+
   @Test("a floating level loan re-prices its payment when the base rate moves, and still amortizes to zero")
   func floatingRepricing() throws {
     let t = deal(horizon: 36, extra: ["add facility f type=term amount=$1m floating=true spread=5% term=36 borrower=co"])
