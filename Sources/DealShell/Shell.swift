@@ -382,12 +382,27 @@ public final class Shell {
     location.map { "\($0.file):\($0.line): " } ?? ""
   }
 
+  /// Characters of the line an error echoes: a longer line is cut to a
+  /// window around the word (some context before it, `…` where it is cut),
+  /// so a 70,000-character value does not fill the terminal twice.
+  static let echoWidth = 120
+
   private func caret(line: String, start: Int, end: Int) -> [String] {
     guard !line.contains("\n") else { return [] }
-    let width = max(1, min(end, line.count) - start)
+    let chars = Array(line)
+    let start = min(max(0, start), chars.count)
+    var from = 0, to = chars.count
+    if chars.count > Self.echoWidth {
+      from = max(0, start - 40)
+      to = min(chars.count, from + Self.echoWidth)
+      from = max(0, min(from, to - Self.echoWidth))
+    }
+    let shown = (from > 0 ? "…" : "") + String(chars[from..<to]) + (to < chars.count ? "…" : "")
+    let column = start - from + (from > 0 ? 1 : 0)
+    let width = max(1, min(end, to) - start)
     return [
-      "  " + line,
-      "  " + String(repeating: " ", count: max(0, start)) + "^" + String(repeating: "~", count: width - 1),
+      "  " + shown,
+      "  " + String(repeating: " ", count: column) + "^" + String(repeating: "~", count: width - 1),
     ]
   }
 

@@ -221,6 +221,30 @@ struct ShellTests {
         """)
   }
 
+  @Test("an error on a long line echoes a window around the word, cut with …, the caret still under it")
+  func longLineEcho() {
+    let t = TestShell()
+    let long = String(repeating: "x", count: 60_000)
+    func echo(_ line: String) -> (error: String, shown: String, caret: String, under: Substring) {
+      let lines = t.run(line).output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+      guard lines.count == 3 else { return ("\(lines.count) lines", "", "", "") }
+      let column = lines[2].firstIndex(of: "^").map { lines[2].distance(from: lines[2].startIndex, to: $0) } ?? 0
+      return (lines[0], lines[1], lines[2], lines[1].dropFirst(column).prefix(4))
+    }
+    // The bad word after the long value: context before it, cut in front.
+    let after = echo("add entity e type=spv name=\"\(long)\" pd=150%")
+    #expect(after.error == "error: add: invalid value '150%' for 'pd': must be between 0% and 100%")
+    #expect(after.shown.count <= 2 + Shell.echoWidth + 2 && after.shown.hasPrefix("  …x") && after.shown.hasSuffix(" pd=150%"))
+    #expect(after.under == "150%" && after.caret.hasSuffix("^~~~"))
+    // The bad word before it: the line from its start, cut behind.
+    let before = echo("add entity e type=spv pd=150% name=\"\(long)\"")
+    #expect(before.shown.hasPrefix("  add entity e type=spv pd=150% name=\"xxx") && before.shown.hasSuffix("x…"))
+    #expect(before.shown.count <= 2 + Shell.echoWidth + 1 && before.under == "150%")
+    // A short line is echoed whole, as before.
+    #expect(t.run("shw neo").output.contains("\n  shw neo\n  ^~~"))
+    #expect(t.shell.session.graph["e"] == nil)
+  }
+
   @Test("scripts stop at the first error and name file:line; --keep-going goes on")
   func scripts() throws {
     let t = TestShell()
