@@ -15,16 +15,22 @@ extension Rates {
   /// units in the last place (tested): 10⁻¹⁴ of a 48-month annuity, far
   /// below a cent of any payment.
   @inline(__always) public static func discountFactor(_ r: Double, months n: Int) -> Double {
+    let g = growthFactor(r, months: n)
+    return n < 0 ? g : 1 / g
+  }
+
+  /// (1 + r)^|n| by repeated squaring (see `discountFactor`).
+  @inline(__always) public static func growthFactor(_ r: Double, months n: Int) -> Double {
     var base = 1 + r, e = n.magnitude, acc = 1.0
-    // A select, not a branch, on each bit: the bits of the months left
-    // change from month to month, a branch on them would be mispredicted.
-    // (Multiplying by 1 is exact: the same result as skipping.)
+    // (Multiplying by 1 is exact: the same result as skipping. The
+    // compiler branches on the bit; a select forced through bit masks was
+    // measured slower on `shock mc`, so the branch stays.)
     while e != 0 {
       acc *= e & 1 == 0 ? 1.0 : base
       base *= base
       e &>>= 1
     }
-    return n < 0 ? acc : 1 / acc
+    return acc
   }
 
   /// The level monthly payment that repays `balance` over `n` months at

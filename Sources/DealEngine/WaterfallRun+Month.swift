@@ -137,13 +137,20 @@ extension WaterfallRun {
       case .level:
         // While the rate stays the same, one multiplication a month; a
         // floating rate that moved re-prices the annuity on what is left.
+        let pmt: Double
         if fs[f].annuity == 0 || r != fs[f].annuityRate {
-          fs[f].annuity = Rates.discountFactor(r, months: left)
+          // Re-priced: PMT from the growth factor g = (1 + r)^left as
+          // owed·r·g/(g − 1), and the annuity 1/g beside it — two divisions
+          // side by side, not one after the other (a Monte Carlo path's
+          // floating rate re-prices every month).
+          let g = Rates.growthFactor(r, months: left)
+          fs[f].annuity = 1 / g
           fs[f].annuityRate = r
+          pmt = r > 0 ? owed * r * g / (g - 1) : owed / Double(left)
         } else {
           fs[f].annuity *= 1 + r
+          pmt = r > 0 ? owed * r / (1 - fs[f].annuity) : owed / Double(left)
         }
-        let pmt = r > 0 ? owed * r / (1 - fs[f].annuity) : owed / Double(left)
         principal = pmt - interest
       case .straight: principal = fac.pointee.amount / Double(fac.pointee.term)
       case .bullet, .sweep: principal = 0
