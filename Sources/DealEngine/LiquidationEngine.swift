@@ -120,10 +120,14 @@ public enum LiquidationEngine {
 
   /// The value of a crypto asset sold after month `s`, less slippage,
   /// discounted a month.
-  @inline(__always) static func coinProceeds(_ a: LiquidationPlan.Asset, _ s: Int, _ input: LiquidationInput, _ p: LiquidationParameters) -> Double {
+  @inline(__always) static func coinProceeds(
+    _ a: UnsafePointer<LiquidationPlan.Asset>, _ s: Int, _ input: LiquidationInput, _ p: LiquidationParameters
+  ) -> Double {
     let t = stateMonth(s, input), h = input.history
-    let units = a.coin >= 0 ? h.coins(a.coin, pledged: a.coinPledged, t) : a.amount
-    let value = max(0, units) * a.price * (a.btc ? h.btc(t) : h.eth(t))
+    // Read in place through the pointer: no copy of the asset (and of its
+    // arrays' references) on a Monte Carlo path.
+    let units = a.pointee.coin >= 0 ? h.coins(a.pointee.coin, pledged: a.pointee.coinPledged, t) : a.pointee.amount
+    let value = max(0, units) * a.pointee.price * (a.pointee.btc ? h.btc(t) : h.eth(t))
     return value * (1 - p.cryptoSlippage(value: value)) / (1 + Discount.monthly(p.discount))
   }
 
@@ -132,10 +136,13 @@ public enum LiquidationEngine {
   static func distribute(_ plan: LiquidationPlan, _ input: LiquidationInput, _ ws: LiquidationWorkspace) -> Bool {
     let p = plan.parameters, h = input.history
     let nf = plan.facilities.count, na = plan.assets.count
-    // 2. Sales.
-    for (i, a) in plan.assets.enumerated() {
+    // 2. Sales. (Each asset read in place through a pointer: a copy of one
+    // retains its arrays, on every defaulted Monte Carlo path.)
+    plan.assets.withUnsafeBufferPointer { assets in
+    for i in 0..<na {
+      let a = assets.baseAddress.unsafelyUnwrapped + i
       var s = 0, pledgedSale = false, stillPledged = false
-      for (f, _) in a.liens {
+      for (f, _) in a.pointee.liens {
         if ws.inDefault[f] {
           if ws.claim[f] > 0.005 {
             pledgedSale = true
@@ -144,23 +151,23 @@ public enum LiquidationEngine {
         }
       }
       if !pledgedSale {
-        guard a.owner >= 0, ws.entityMonth[a.owner] > 0 else { continue }
-        s = ws.entityMonth[a.owner]
+        guard a.pointee.owner >= 0, ws.entityMonth[a.pointee.owner] > 0 else { continue }
+        s = ws.entityMonth[a.pointee.owner]
         // Released collateral: pledged only to facilities repaid by then.
-        for (f, _) in a.liens where !ws.inDefault[f] && h.balance(f, stateMonth(s, input)) > 0.005 { stillPledged = true }
+        for (f, _) in a.pointee.liens where !ws.inDefault[f] && h.balance(f, stateMonth(s, input)) > 0.005 { stillPledged = true }
         if stillPledged { continue }
       }
       var net = 0.0, saleMonths = 0
       let k = min(max(s, 1), plan.months) - 1
-      switch a.kind {
+      switch a.pointee.kind {
       case .gpu:
-        guard !a.fireProceeds.isEmpty else { break }
-        net = a.fireProceeds[k]
-        saleMonths = a.stopMonth[k]
+        guard !a.pointee.fireProceeds.isEmpty else { break }
+        net = a.pointee.fireProceeds[k]
+        saleMonths = a.pointee.stopMonth[k]
         // With its lease, if that is worth more and the tenant still pays.
-        let lost = a.fleet >= 0 ? h.leaseLost.map { $0[a.fleet] <= s + 1 } ?? false : false
-        if a.goingConcern[k] > net, !lost {
-          net = a.goingConcern[k]
+        let lost = a.pointee.fleet >= 0 ? h.leaseLost.map { $0[a.pointee.fleet] <= s + 1 } ?? false : false
+        if a.pointee.goingConcern[k] > net, !lost {
+          net = a.pointee.goingConcern[k]
           saleMonths = 1
           ws.assetGoingConcern[i] = true
         }
@@ -171,9 +178,9 @@ public enum LiquidationEngine {
         // A reserve account as the waterfall left it, shared by the cash
         // assets pledged to the facility in proportion to their size; free
         // cash is in its owner's cash account (below).
-        guard a.reserveOf >= 0, pledgedSale else { continue }
-        let stated = plan.firstLienCash[a.reserveOf]
-        net = stated > 0 ? max(0, h.reserve(a.reserveOf, stateMonth(s, input))) * a.amount / stated : 0
+        guard a.pointee.reserveOf >= 0, pledgedSale else { continue }
+        let stated = plan.firstLienCash[a.pointee.reserveOf]
+        net = stated > 0 ? max(0, h.reserve(a.pointee.reserveOf, stateMonth(s, input))) * a.pointee.amount / stated : 0
       }
       ws.assetSold[i] = true
       ws.assetMonth[i] = s
@@ -182,7 +189,7 @@ public enum LiquidationEngine {
       ws.totals[0] += net
       if pledgedSale {
         ws.remaining[i] = net
-        for (f, _) in a.liens {
+        for (f, _) in a.pointee.liens {
           if ws.inDefault[f] {
             ws.months[f] = max(ws.months[f], saleMonths)
           } else if ws.performingMonth[f] == 0 || s < ws.performingMonth[f] {
@@ -190,8 +197,8 @@ public enum LiquidationEngine {
           }
         }
       } else {
-        ws.pool[a.owner] += net
-        ws.poolMonths[a.owner] = max(ws.poolMonths[a.owner], saleMonths)
+        ws.pool[a.pointee.owner] += net
+        ws.poolMonths[a.pointee.owner] = max(ws.poolMonths[a.pointee.owner], saleMonths)
       }
     }
     // An entity in default brings the cash it had.
@@ -218,11 +225,11 @@ public enum LiquidationEngine {
       for i in 0..<na { ws.demand[i] = 0 }
       for f in 0..<nf where ws.owed[f] > 0.005 {
         var available = 0.0
-        for (i, a) in plan.assets.enumerated() where ws.remaining[i] > 0 && a.hasLien(f, level) { available += ws.remaining[i] }
+        for i in 0..<na where ws.remaining[i] > 0 && assets[i].hasLien(f, level) { available += ws.remaining[i] }
         guard available > 0.005 else { continue }
         any = true
         let take = min(ws.owed[f], available)
-        for (i, a) in plan.assets.enumerated() where ws.remaining[i] > 0 && a.hasLien(f, level) {
+        for i in 0..<na where ws.remaining[i] > 0 && assets[i].hasLien(f, level) {
           let w = take * ws.remaining[i] / available
           ws.want[f * na + i] = w
           ws.demand[i] += w
@@ -241,14 +248,16 @@ public enum LiquidationEngine {
       }
     }
     // The surplus of sold pledged assets goes to their owners.
-    for (i, a) in plan.assets.enumerated() where ws.remaining[i] > 0.005 {
-      if a.owner >= 0, ws.entityMonth[a.owner] > 0 {
-        ws.estate[a.owner] += ws.remaining[i]
-        ws.estateMonths[a.owner] = max(ws.estateMonths[a.owner], ws.assetMonths[i])
+    for i in 0..<na where ws.remaining[i] > 0.005 {
+      let owner = assets[i].owner
+      if owner >= 0, ws.entityMonth[owner] > 0 {
+        ws.estate[owner] += ws.remaining[i]
+        ws.estateMonths[owner] = max(ws.estateMonths[owner], ws.assetMonths[i])
       } else {
         ws.totals[2] += ws.remaining[i]
       }
       ws.remaining[i] = 0
+    }
     }
 
     // 4. Estates and guarantees.
@@ -320,9 +329,13 @@ public enum LiquidationEngine {
     let t = stateMonth(month, input)
     var means = max(0, input.history.cash(e, t))
     var coinMonths = 0
-    for a in plan.assets where a.kind == .crypto && a.owner == e && !a.coinPledged && a.coin >= 0 {
-      means += coinProceeds(a, month, input, plan.parameters)
-      coinMonths = 1
+    plan.assets.withUnsafeBufferPointer { assets in
+      for i in 0..<assets.count {
+        let a = assets.baseAddress.unsafelyUnwrapped + i
+        guard a.pointee.kind == .crypto, a.pointee.owner == e, !a.pointee.coinPledged, a.pointee.coin >= 0 else { continue }
+        means += coinProceeds(a, month, input, plan.parameters)
+        coinMonths = 1
+      }
     }
     let paid = min(called, means), ratio = paid / called
     for f in plan.guarantees[e] where ws.inDefault[f] && ws.owed[f] > 0.005 {
