@@ -249,7 +249,9 @@ extension WaterfallRun {
     if es[e].live > 0 || detail {
       for f in own {
         if fs[f].defaulted {
-          collectClaim(f, from: e, kind: .collection)
+          // (Most months after a default the collateral's collection has
+          // already taken the cash: no call.)
+          if es[e].cash > 0.005 { collectClaim(f, from: e, kind: .collection) }
         } else {
           payScheduled(f, e)
           topUpReserve(f, e)
