@@ -39,6 +39,7 @@ public enum WaterfallEngine {
   ) -> WaterfallRun {
     var arena = Arena(block, capacity: capacity, zeroed: detail ? plan.arenaZeroedBytes : plan.arenaZeroedLean)
     let run = WaterfallRun(plan, sc, detail: detail, history: history, shortTail: shortTail, paths: paths, arena: &arena)
+    run.start()
     run.runMonths()
     return run
   }

@@ -233,7 +233,11 @@ struct WaterfallRun {
     baseBTC = sc.btcFactor
     baseETH = sc.ethFactor
     rec = detail && fs.baseAddress != nil ? Recorder(copy plan) : nil
-    guard fs.baseAddress != nil else { return }  // a counting pass
+  }
+
+  /// The state before the first month (a method of its own: one called
+  /// from `init` would make the compiler copy the whole run).
+  func start() {
     state.pointee.coinBTC = baseBTC
     state.pointee.coinETH = baseETH
     state.pointee.spotFactor = baseSpot
