@@ -36,6 +36,12 @@ extension Rates {
   /// The level monthly payment that repays `balance` over `n` months at
   /// the monthly rate r (the spreadsheet's PMT, as a positive amount).
   @inline(__always) public static func levelPayment(_ balance: Double, rate r: Double, months n: Int) -> Double {
-    r > 0 ? balance * r / (1 - discountFactor(r, months: n)) : balance / Double(max(1, n))
+    levelPayment(balance, rate: r, growth: growthFactor(r, months: n), months: n)
+  }
+
+  /// The same with the growth factor g = (1 + r)^n already taken:
+  /// balance·r·g/(g − 1), one division (the engine keeps 1/g as well).
+  @inline(__always) public static func levelPayment(_ balance: Double, rate r: Double, growth g: Double, months n: Int) -> Double {
+    r > 0 ? balance * r * g / (g - 1) : balance / Double(max(1, n))
   }
 }

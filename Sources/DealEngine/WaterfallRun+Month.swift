@@ -146,7 +146,7 @@ extension WaterfallRun {
           let g = Rates.growthFactor(r, months: left)
           fs[f].annuity = 1 / g
           fs[f].annuityRate = r
-          pmt = r > 0 ? owed * r * g / (g - 1) : owed / Double(left)
+          pmt = Rates.levelPayment(owed, rate: r, growth: g, months: left)
         } else {
           fs[f].annuity *= 1 + r
           pmt = r > 0 ? owed * r / (1 - fs[f].annuity) : owed / Double(left)

@@ -34,6 +34,13 @@ wait_for() {
 # The last non-empty line of the screen.
 last_line() { screen | sed '/^$/d' | tail -n 1; }
 keys() { tmux send-keys -t $S "$@"; }
+# kill -9 of the dealsh running in the pane (as a crash would end it).
+kill_shell() {
+  local pane dpid
+  pane=$(tmux list-panes -t $S -F '#{pane_pid}')
+  dpid=$(pgrep -P "$pane" -f dealsh | head -n 1)
+  kill -9 "$dpid"
+}
 check() {
   local name="$1"; shift
   if "$@"; then
@@ -173,9 +180,7 @@ keys 'undo' Enter
 wait_for "undone: set r1 pd=2%"
 keys 'add entity r3 type=sponsor name="Third one"' Enter
 wait_for "added entity 'r3'"
-pane=$(tmux list-panes -t $S -F '#{pane_pid}')
-dpid=$(pgrep -P "$pane" -f dealsh | head -n 1)
-kill -9 "$dpid"
+kill_shell
 check "kill -9 ends the shell" wait_for "SHELL-EXITED"
 check "the journal survived" bash -c "ls '$STATE/dealsh/recovery/' | grep -q journal"
 start
@@ -208,9 +213,7 @@ keys 'redo' Enter
 wait_for "redone: add asset f"
 keys 'set f life=48' Enter
 wait_for "set f: life=48"
-pane=$(tmux list-panes -t $S -F '#{pane_pid}')
-dpid=$(pgrep -P "$pane" -f dealsh | head -n 1)
-kill -9 "$dpid"
+kill_shell
 wait_for "SHELL-EXITED"
 start
 keys 'recover' Enter
