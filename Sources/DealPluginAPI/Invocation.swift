@@ -84,6 +84,13 @@ public struct Invocation {
             hint: names.isEmpty ? "'\(spec.name)' takes no key=value options" : "options: " + names.map { "\($0)=" }.joined(separator: " "),
             subject: .key(key))
         }
+        // Given twice, one of the two would be dropped without a word (and
+        // an error about either would point at the first): refused.
+        if let first = options.first(where: { $0.key == key }) {
+          throw DealError.usage(
+            "'\(key)' is given twice ('\(words[first.index].text)' and '\(w.text)')", hint: "give each key once",
+            subject: .word(i))
+        }
         try declared?.check?(value)
         options.append((key, value, i))
       } else {

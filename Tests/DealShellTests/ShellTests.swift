@@ -221,6 +221,23 @@ struct ShellTests {
         """)
   }
 
+  @Test("a key given twice is refused, the caret under the second, and nothing changes")
+  func duplicateKey() {
+    let t = TestShell()
+    #expect(
+      t.run("add entity x type=spv pd=1% pd=2%").output == """
+        error: add: 'pd' is given twice ('pd=1%' and 'pd=2%')
+          add entity x type=spv pd=1% pd=2%
+                                      ^~~~~
+        hint: give each key once
+        """)
+    #expect(t.shell.session.graph["x"] == nil)
+    t.ok("add entity x type=spv pd=1%")
+    #expect(t.run("set x pd=2% name=a pd=3%").status == .failed)
+    #expect(t.shell.session.graph["x"]?.attrs["pd"]?.number == 0.01)
+    #expect(t.run("waterfall months=12 months=24").output.hasPrefix("error: waterfall: 'months' is given twice"))
+  }
+
   @Test("an error on a long line echoes a window around the word, cut with …, the caret still under it")
   func longLineEcho() {
     let t = TestShell()
