@@ -102,7 +102,15 @@ public struct MonteCarloModel: Sendable {
     let keep = 1 - utilizationReversion
     let floor = log(1 - stressDrawdown)
     var logSpot = 0.0, lbtc = 0.0, leth = 0.0, util = 0.0, rate = 0.0
-    @inline(__always) func normal() -> Double { Ziggurat.normal(&rng) }
+    // Everything the month loop reads, in locals: its stores through the
+    // paths' pointers might alias the model's fields as far as the compiler
+    // knows, which would load each of them again every month.
+    let watch = watchCrypto, eth = needsETH, record = p.recordShocks
+    let uvol = utilizationVol, spotDrift = sv * sv / 2, btcDrift = bv * bv / 2, ethDrift = ev * ev / 2
+    let logSpotOut = p.logSpot.baseAddress.unsafelyUnwrapped, logBTCOut = p.logBTC.baseAddress.unsafelyUnwrapped
+    let ethOut = p.eth.baseAddress.unsafelyUnwrapped, utilOut = p.utilization.baseAddress.unsafelyUnwrapped
+    let rateOut = p.rate.baseAddress.unsafelyUnwrapped, stressedOut = p.stressed.baseAddress.unsafelyUnwrapped
+    let shocksOut = p.shocks.baseAddress.unsafelyUnwrapped  // (never nil: see cacheLineBuffer)
     // The two factors read in place (checked once here, not at each of the
     // month's ten reads).
     precondition(calm.count >= 16 && stress.count >= 16, "a Cholesky factor is 4×4")
@@ -111,33 +119,35 @@ public struct MonteCarloModel: Sendable {
     let calmFactor = calmBuffer.baseAddress.unsafelyUnwrapped, stressFactor = stressBuffer.baseAddress.unsafelyUnwrapped
     for m in 0..<months {
       // The regime is read from the path so far, before this month's shock.
-      let spotBefore = m >= 12 ? p.logSpot[m - 12] : 0, btcBefore = m >= 12 ? p.logBTC[m - 12] : 0
-      let inStress = logSpot - spotBefore < floor || (watchCrypto && lbtc - btcBefore < floor)
+      let spotBefore = m >= 12 ? logSpotOut[m - 12] : 0, btcBefore = m >= 12 ? logBTCOut[m - 12] : 0
+      let inStress = logSpot - spotBefore < floor || (watch && lbtc - btcBefore < floor)
       let l = inStress ? stressFactor : calmFactor
-      let z0 = normal(), z1 = normal(), z2 = normal(), z3 = normal()
+      let z0 = Ziggurat.normal(&rng), z1 = Ziggurat.normal(&rng), z2 = Ziggurat.normal(&rng), z3 = Ziggurat.normal(&rng)
       let x0 = l[0] * z0
       let x1 = l[4] * z0 + l[5] * z1
       let x2 = l[8] * z0 + l[9] * z1 + l[10] * z2
       let x3 = l[12] * z0 + l[13] * z1 + l[14] * z2 + l[15] * z3
-      logSpot += sv * x0 - sv * sv / 2
+      logSpot += sv * x0 - spotDrift
       // One crypto factor drives both coins, each with its own volatility.
-      lbtc += bv * x1 - bv * bv / 2
-      leth += ev * x1 - ev * ev / 2
-      p.logSpot[m] = logSpot
-      p.logBTC[m] = lbtc
-      util = util * keep + utilizationVol * x2
+      lbtc += bv * x1 - btcDrift
+      logSpotOut[m] = logSpot
+      logBTCOut[m] = lbtc
+      util = util * keep + uvol * x2
       rate -= rv * x3
       // The log of ether's factor for now: the levels are taken below.
-      if needsETH { p.eth[m] = leth }
-      p.utilization[m] = min(1, max(-1, util))
-      p.rate[m] = rate
-      if p.recordShocks {
-        p.shocks[4 * m] = x0
-        p.shocks[4 * m + 1] = x1
-        p.shocks[4 * m + 2] = x2
-        p.shocks[4 * m + 3] = x3
+      if eth {
+        leth += ev * x1 - ethDrift
+        ethOut[m] = leth
       }
-      p.stressed[m] = inStress
+      utilOut[m] = min(1, max(-1, util))
+      rateOut[m] = rate
+      if record {
+        shocksOut[4 * m] = x0
+        shocksOut[4 * m + 1] = x1
+        shocksOut[4 * m + 2] = x2
+        shocksOut[4 * m + 3] = x3
+      }
+      stressedOut[m] = inStress
     }
     }
     }

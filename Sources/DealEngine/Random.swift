@@ -54,27 +54,41 @@ enum Ziggurat {
     for i in 0..<layers { p[i] = x[i + 1] / x[i] }
     return UnsafePointer(p)
   }()
+  /// The density e^(−x²/2) at each layer edge, for the wedge test.
+  nonisolated(unsafe) static let density: UnsafePointer<Double> = {
+    let p = UnsafeMutablePointer<Double>.allocate(capacity: layers + 1)
+    for i in 0...layers { p[i] = exp(-0.5 * x[i] * x[i]) }
+    return UnsafePointer(p)
+  }()
 
   @inline(__always) static func normal(_ rng: inout SplitMix64) -> Double {
-    let x = Self.x, ratio = Self.ratio
+    let x = Self.x, ratio = Self.ratio, density = Self.density
     while true {
       let bits = rng.next()
       let u = Double(bits >> 11) * 0x1.0p-52 - 1  // in [-1, 1)
       let i = Int(bits & 0x7F)
       if abs(u) < ratio[i] { return u * x[i] }
-      if i == 0 { return tail(&rng, negative: u < 0) }
+      if i == 0 {
+        // The tail takes the generator by value and hands it back: passed
+        // by address, it would live in memory on every draw of the loop.
+        let (z, next) = tail(rng, negative: u < 0)
+        rng = next
+        return z
+      }
+      // The wedge: accept z when a uniform point under the layer's chord
+      // falls under the density (one exp, the edges' densities tabulated).
       let z = u * x[i]
-      let f0 = exp(-0.5 * (x[i] * x[i] - z * z)), f1 = exp(-0.5 * (x[i + 1] * x[i + 1] - z * z))
-      if f1 + rng.unit() * (f0 - f1) < 1 { return z }
+      if density[i + 1] + rng.unit() * (density[i] - density[i + 1]) < exp(-0.5 * z * z) { return z }
     }
   }
 
-  static func tail(_ rng: inout SplitMix64, negative: Bool) -> Double {
+  static func tail(_ rng: SplitMix64, negative: Bool) -> (Double, SplitMix64) {
+    var rng = rng
     var a = 0.0, b = 0.0
     repeat {
       a = log(rng.unitOpen()) / r
       b = log(rng.unitOpen())
     } while -2 * b < a * a
-    return negative ? a - r : r - a
+    return (negative ? a - r : r - a, rng)
   }
 }
