@@ -128,7 +128,9 @@ extension WaterfallRun {
       if fs[f].defaulted, fs[f].shadow < 0 { fs[f].shadow = fs[f].balance }
       let owed = fs[f].defaulted ? fs[f].shadow : fs[f].balance
       guard owed > 0.005 else { continue }
-      let r = monthlyRate(f)
+      // A Monte Carlo path's floating level loan was priced ahead.
+      let ahead = fs[f].pricedAhead && !fs[f].refinanced, month = f &* months &+ m &- 1
+      let r = ahead ? aheadRate[month] : monthlyRate(f)
       let interest = owed * r
       let k = m &- fac.pointee.startMonth &+ 1  // month of the term, 1-based
       let left = maturity &- m &+ 1
@@ -140,11 +142,11 @@ extension WaterfallRun {
         let pmt: Double
         if fs[f].annuity == 0 || r != fs[f].annuityRate {
           // Re-priced: PMT from the growth factor g = (1 + r)^left as
-          // owed·r·g/(g − 1), and the annuity 1/g beside it — two divisions
-          // side by side, not one after the other (a Monte Carlo path's
-          // floating rate re-prices every month).
-          let g = Rates.growthFactor(r, months: left)
-          fs[f].annuity = 1 / g
+          // owed·r·g/(g − 1), and the annuity 1/g beside it (a Monte Carlo
+          // path's floating rate re-prices every month: its g and 1/g were
+          // taken before the months, by `priceAhead`).
+          let g = ahead ? aheadGrowth[month] : Rates.growthFactor(r, months: left)
+          fs[f].annuity = ahead ? aheadDiscount[month] : 1 / g
           fs[f].annuityRate = r
           pmt = Rates.levelPayment(owed, rate: r, growth: g, months: left)
         } else {

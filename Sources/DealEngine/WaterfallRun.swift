@@ -91,6 +91,11 @@ struct WaterfallRun {
   /// contractual debt service), not the entities' collections.
   let shortTail: Bool
 
+  /// A Monte Carlo path's floating level loans, priced ahead (see
+  /// `priceAhead`): by facility and month (`[f * months + m - 1]`), the
+  /// monthly rate, the growth factor (1 + r)^left and its inverse.
+  let aheadRate, aheadGrowth, aheadDiscount: UnsafeMutableBufferPointer<Double>
+
   // Per fleet: this month's CFADS.
   let fleetCFADS: UnsafeMutableBufferPointer<Double>
   // Coins left: pledged (per pledged coin) and free (per free coin).
@@ -224,6 +229,8 @@ struct WaterfallRun {
     availableHistory = a.take(ne * months, 0.0)
     let rows = 4 * nf + ne + t.pledgedAmount.count + t.freeAmount.count + 2
     self.history = a.take(rows * (months + 1), 0.0).baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!
+    // Written by `priceAhead` before they are read, like the histories.
+    aheadRate = a.take(nf * months, 0.0); aheadGrowth = a.take(nf * months, 0.0); aheadDiscount = a.take(nf * months, 0.0)
     deflationStep = sc.deflation.map { Foundation.pow(1 - $0, 1.0 / 12) }
     powerFactor = sc.powerFactor
     haircut = sc.haircut
@@ -255,7 +262,52 @@ struct WaterfallRun {
     }
     for k in 0..<pledgedLeft.count { pledgedLeft[k] = t.pledgedAmount[k] }
     for k in 0..<freeLeft.count { freeLeft[k] = t.freeAmount[k] }
+    if let p = paths { for f in 0..<nf { priceAhead(f, p) } }
     record(month: 0)
+  }
+
+  /// A Monte Carlo path's floating level loan re-prices its annuity every
+  /// month, as its rate moves: a division and a chain of a dozen dependent
+  /// multiplications that the rest of the month waited for. Its rates and
+  /// growth factors depend only on the path, so they are taken here for
+  /// every month of its term at once, in loops the compiler vectorises —
+  /// the same operations in the same order as `monthlyRate` and
+  /// `Rates.growthFactor` (multiplying by 1 where a month's exponent has
+  /// no more bits is exact): the same numbers.
+  func priceAhead(_ f: Int, _ p: ScenarioPaths) {
+    let c = core(f)
+    fs[f].pricedAhead = false
+    guard c.pointee.floating, c.pointee.amort == .level else { return }
+    let maturity = c.pointee.maturity, lo = max(1, c.pointee.startMonth), hi = min(maturity, months)
+    guard lo <= hi, let path = p.rate.baseAddress, let ratePlane = aheadRate.baseAddress,
+      let growthPlane = aheadGrowth.baseAddress, let discountPlane = aheadDiscount.baseAddress
+    else { return }
+    // From month `lo` on, n months, the exponent of month lo + i being
+    // top − i. Wrapping arithmetic and counted loops: no overflow checks,
+    // which would keep the compiler from vectorising.
+    let n = hi &- lo &+ 1, top = maturity &- lo &+ 1, from = f &* months &+ lo &- 1
+    let rate = ratePlane + from, growth = growthPlane + from, power = discountPlane + from  // power: 1/g
+    let moves = path + (lo &- 1)
+    let shift = baseRate, spread = c.pointee.spread
+    // As `factors` and `monthlyRate` take it.
+    for i in 0..<n { rate[i] = (max(0, Rates.base + (shift + moves[i])) + spread) / 12 }
+    if top < 256 {
+      // Eight bits for every month (a fixed count the compiler unrolls,
+      // which leaves one loop over the months to vectorise).
+      for i in 0..<n {
+        var g = 1.0, p = 1 + rate[i], e = top &- i
+        for _ in 0..<8 {
+          g *= e & 1 == 0 ? 1.0 : p
+          p *= p
+          e &>>= 1
+        }
+        growth[i] = g
+      }
+    } else {
+      for i in 0..<n { growth[i] = Rates.growthFactor(rate[i], months: top &- i) }
+    }
+    for i in 0..<n { power[i] = 1 / growth[i] }
+    fs[f].pricedAhead = true
   }
 
   /// Writes the histories' entries for the end of month `month`.
@@ -317,6 +369,8 @@ struct FacilityState {
   var finished = false
   /// Refinanced: then a level loan at the base rate plus `refi_spread`.
   var refinanced = false
+  /// Its rates and annuity factors are priced ahead (`priceAhead`).
+  var pricedAhead = false
 }
 
 /// One entity's numbers in a run.

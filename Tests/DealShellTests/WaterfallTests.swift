@@ -309,6 +309,37 @@ struct WaterfallTests {
     #expect(r.facilities[0].balanceEnd < 0.01 && r.defaultMonth == nil)
   }
 
+  @Test("a Monte Carlo path's floating level loans are priced ahead with the same rates and factors as month by month", arguments: [
+    (term: 36, start: "", rate: 0.01), (term: 48, start: "start=2025-07", rate: 0.03), (term: 300, start: "start=2025-03", rate: 0.02),
+  ])
+  func pricedAhead(_ c: (term: Int, start: String, rate: Double)) throws {
+    // Horizons shorter and longer than the term; a loan over 255 months
+    // takes the general squaring (the others eight fixed bits).
+    for horizon in [24, c.term + 12] {
+      let t = deal(horizon: horizon, extra: [
+        "add facility f type=term amount=$1m floating=true spread=5% term=\(c.term) \(c.start) borrower=co",
+        "add facility g type=term amount=$1m rate=8% term=24 borrower=co",
+      ])
+      let plan = try WaterfallPlan.compile(t.shell.session, schema: t.shell.schema, marketValues: [:])
+      let paths = ScenarioPaths(months: horizon, fleets: plan.fleets.count)
+      var rng = SeededRandom(seed: 11)
+      for m in 0..<horizon { paths.rate[m] = (rng.unit() - 0.6) * 2 * c.rate }  // some months floored at 0
+      let block = UnsafeMutableRawPointer.allocate(byteCount: plan.arenaBytes, alignment: 16)
+      defer { block.deallocate() }
+      let scenario = Scenario(values: [.rate: 0.004])
+      let run = WaterfallEngine.simulate(plan, scenario, detail: false, paths: paths, block: block, capacity: plan.arenaBytes)
+      let f = plan.facilities.firstIndex { $0.id == "f" }!, g = plan.facilities.firstIndex { $0.id == "g" }!
+      #expect(run.fs[f].pricedAhead && !run.fs[g].pricedAhead, "only the floating level loan, \(rng)")
+      let core = plan.core[f]
+      for m in max(1, core.startMonth)...min(core.maturity, horizon) {
+        let r = (max(0, Rates.base + (0.004 + paths.rate[m - 1])) + core.spread) / 12
+        let growth = Rates.growthFactor(r, months: core.maturity - m + 1)
+        let k = f * horizon + m - 1
+        #expect(run.aheadRate[k] == r && run.aheadGrowth[k] == growth && run.aheadDiscount[k] == 1 / growth, "month \(m), \(rng)")
+      }
+    }
+  }
+
   @Test("--chart alone draws the default chart (DSCR)")
   func chartDefault() {
     let t = TestShell()
