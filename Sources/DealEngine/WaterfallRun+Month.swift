@@ -142,13 +142,18 @@ extension WaterfallRun {
         let pmt: Double
         if fs[f].annuity == 0 || r != fs[f].annuityRate {
           // Re-priced: PMT from the growth factor g = (1 + r)^left as
-          // owed·r·g/(g − 1), and the annuity 1/g beside it (a Monte Carlo
-          // path's floating rate re-prices every month: its g and 1/g were
-          // taken before the months, by `priceAhead`).
-          let g = ahead ? aheadGrowth[month] : Rates.growthFactor(r, months: left)
-          fs[f].annuity = ahead ? aheadDiscount[month] : 1 / g
+          // owed·r·g/(g − 1), and the annuity 1/g beside it. A Monte Carlo
+          // path's floating rate re-prices every month: its factors were
+          // taken before the months (`priceAhead`).
+          if ahead, r > 0 {
+            fs[f].annuity = aheadDiscount[month]
+            pmt = owed * aheadPayment[month]
+          } else {
+            let g = Rates.growthFactor(r, months: left)
+            fs[f].annuity = 1 / g
+            pmt = Rates.levelPayment(owed, rate: r, growth: g, months: left)
+          }
           fs[f].annuityRate = r
-          pmt = Rates.levelPayment(owed, rate: r, growth: g, months: left)
         } else {
           fs[f].annuity *= 1 + r
           pmt = r > 0 ? owed * r / (1 - fs[f].annuity) : owed / Double(left)
@@ -816,7 +821,10 @@ m, f, "margin call", breach: false, "coins sold to repay \(Format.money(need))")
   @inline(__always) func closeDSCR() {
     if dsDue > 0.005 {
       let d = cfads / dsDue
-      if !(state.pointee.minDSCR <= d) { state.pointee.minDSCR = d }
+      // A select, not a branch: a path's new minimum comes at no month a
+      // predictor could learn (NaN, the start, takes d).
+      let low = state.pointee.minDSCR
+      state.pointee.minDSCR = low <= d ? low : d
       state.pointee.dscrSum += d
       state.pointee.dscrCount += 1
     }

@@ -93,8 +93,9 @@ struct WaterfallRun {
 
   /// A Monte Carlo path's floating level loans, priced ahead (see
   /// `priceAhead`): by facility and month (`[f * months + m - 1]`), the
-  /// monthly rate, the growth factor (1 + r)^left and its inverse.
-  let aheadRate, aheadGrowth, aheadDiscount: UnsafeMutableBufferPointer<Double>
+  /// monthly rate r, the payment per dollar owed r·g/(g − 1) and the
+  /// annuity 1/g, where g = (1 + r)^left.
+  let aheadRate, aheadPayment, aheadDiscount: UnsafeMutableBufferPointer<Double>
 
   // Per fleet: this month's CFADS.
   let fleetCFADS: UnsafeMutableBufferPointer<Double>
@@ -230,7 +231,7 @@ struct WaterfallRun {
     let rows = 4 * nf + ne + t.pledgedAmount.count + t.freeAmount.count + 2
     self.history = a.take(rows * (months + 1), 0.0).baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!
     // Written by `priceAhead` before they are read, like the histories.
-    aheadRate = a.take(nf * months, 0.0); aheadGrowth = a.take(nf * months, 0.0); aheadDiscount = a.take(nf * months, 0.0)
+    aheadRate = a.take(nf * months, 0.0); aheadPayment = a.take(nf * months, 0.0); aheadDiscount = a.take(nf * months, 0.0)
     deflationStep = sc.deflation.map { Foundation.pow(1 - $0, 1.0 / 12) }
     powerFactor = sc.powerFactor
     haircut = sc.haircut
@@ -268,25 +269,29 @@ struct WaterfallRun {
 
   /// A Monte Carlo path's floating level loan re-prices its annuity every
   /// month, as its rate moves: a division and a chain of a dozen dependent
-  /// multiplications that the rest of the month waited for. Its rates and
-  /// growth factors depend only on the path, so they are taken here for
-  /// every month of its term at once, in loops the compiler vectorises —
-  /// the same operations in the same order as `monthlyRate` and
-  /// `Rates.growthFactor` (multiplying by 1 where a month's exponent has
-  /// no more bits is exact): the same numbers.
+  /// multiplications that the rest of the month waited for, and a second
+  /// division between the balance and the payment. Its rates and factors
+  /// depend only on the path, so they are taken here for every month of its
+  /// term at once, in loops the compiler vectorises: the rate and
+  /// (1 + r)^left by the same operations in the same order as
+  /// `monthlyRate` and `Rates.growthFactor` (multiplying by 1 where a
+  /// month's exponent has no more bits is exact), then the payment per
+  /// dollar owed, so that the month's payment is one multiplication
+  /// (within an ulp or two of `Rates.levelPayment`, which divides last).
   func priceAhead(_ f: Int, _ p: ScenarioPaths) {
     let c = core(f)
     fs[f].pricedAhead = false
     guard c.pointee.floating, c.pointee.amort == .level else { return }
     let maturity = c.pointee.maturity, lo = max(1, c.pointee.startMonth), hi = min(maturity, months)
     guard lo <= hi, let path = p.rate.baseAddress, let ratePlane = aheadRate.baseAddress,
-      let growthPlane = aheadGrowth.baseAddress, let discountPlane = aheadDiscount.baseAddress
+      let growthPlane = aheadPayment.baseAddress, let discountPlane = aheadDiscount.baseAddress
     else { return }
     // From month `lo` on, n months, the exponent of month lo + i being
     // top − i. Wrapping arithmetic and counted loops: no overflow checks,
     // which would keep the compiler from vectorising.
     let n = hi &- lo &+ 1, top = maturity &- lo &+ 1, from = f &* months &+ lo &- 1
-    let rate = ratePlane + from, growth = growthPlane + from, power = discountPlane + from  // power: 1/g
+    // growth: g, then the payment factor; power: (1 + r)^(2^bit), then 1/g.
+    let rate = ratePlane + from, growth = growthPlane + from, power = discountPlane + from
     let moves = path + (lo &- 1)
     let shift = baseRate, spread = c.pointee.spread
     // As `factors` and `monthlyRate` take it.
@@ -306,7 +311,11 @@ struct WaterfallRun {
     } else {
       for i in 0..<n { growth[i] = Rates.growthFactor(rate[i], months: top &- i) }
     }
-    for i in 0..<n { power[i] = 1 / growth[i] }
+    for i in 0..<n {
+      let g = growth[i]
+      power[i] = 1 / g
+      growth[i] = rate[i] * g / (g - 1)  // the payment per dollar owed (r > 0; else unused)
+    }
     fs[f].pricedAhead = true
   }
 
