@@ -127,6 +127,10 @@ public enum MonteCarloEngine {
     let model: MonteCarloModel
     let calm: [Double], stress: [Double]
     let paths: ScenarioPaths
+    /// Four paths filled side by side (`MonteCarloModel.fill4`), and the
+    /// lanes they are filled in.
+    let lanePaths: [ScenarioPaths]
+    let lanes: ScenarioLanes
     let liquidation: LiquidationPlan
     let ws: LiquidationWorkspace
     /// The engine's working memory, reused by every path of this worker.
@@ -144,6 +148,9 @@ public enum MonteCarloEngine {
       calm = job.calm.map { $0 }
       stress = job.stress.map { $0 }
       paths = ScenarioPaths(months: plan.months, fleets: plan.fleets.count)
+      let months = plan.months, fleets = plan.fleets.count
+      lanePaths = (0..<4).map { _ in ScenarioPaths(months: months, fleets: fleets) }
+      lanes = ScenarioLanes(months: plan.months)
       arenaBytes = plan.arenaBytes
       arena = UnsafeMutableRawPointer.allocate(byteCount: (arenaBytes + 127) & ~127, alignment: 128)
     }
@@ -186,8 +193,8 @@ public enum MonteCarloEngine {
         out.blockBalance[b * nf + f] = balances[f]
       }
     }
-    for path in (b * blockSize)..<min(job.paths, (b + 1) * blockSize) {
-      w.model.fill(p, seed: job.seed, path: path, calm: w.calm, stress: w.stress)
+    // One path on the factors in `p`.
+    func run(_ path: Int, _ p: ScenarioPaths) {
       for m in 0..<months where p.stressed[m] { stressMonths += 1 }
       // The run's state itself: nothing to allocate for a result.
       let r = WaterfallEngine.simulate(w.plan, scenario, detail: false, history: false, shortTail: true, paths: p, block: w.arena, capacity: w.arenaBytes)
@@ -197,7 +204,7 @@ public enum MonteCarloEngine {
         received[f] += r.fs[f].pvPrincipal + r.fs[f].pvOther
         balances[f] += r.fs[f].pvBalance
       }
-      guard r.defaultMonth != nil else { continue }
+      guard r.defaultMonth != nil else { return }
       defaults += 1
       if input == nil {
         input = LiquidationInput(defaultMonth: 1, history: RunHistory(r), facilities: nf, entities: r.ne)
@@ -210,6 +217,19 @@ public enum MonteCarloEngine {
         received[f] += w.ws.recovered(f) * r.t.discount[min(max(w.ws.defaultMonth[f], 0), months)]
         facilityDefaults[f] += 1
       }
+    }
+    // Four paths' factors at a time, side by side; the last few one by one.
+    var path = b * blockSize
+    let end = min(job.paths, (b + 1) * blockSize)
+    while path + 4 <= end {
+      w.model.fill4(w.lanePaths, w.lanes, seed: job.seed, first: path, calm: w.calm, stress: w.stress)
+      for k in 0..<4 { run(path + k, w.lanePaths[k]) }
+      path += 4
+    }
+    while path < end {
+      w.model.fill(p, seed: job.seed, path: path, calm: w.calm, stress: w.stress)
+      run(path, p)
+      path += 1
     }
   }
 }

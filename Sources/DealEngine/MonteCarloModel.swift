@@ -94,6 +94,9 @@ public struct MonteCarloModel: Sendable {
   /// Fills `p` with path number `path` of the run with `seed`. Each path
   /// has its own random stream (SplitMix64 keyed by seed and path), so a
   /// path's factors do not depend on which thread runs it, or when.
+  /// This is the model's statement, one path at a time; a run fills four
+  /// at once with `fill4`, its fast form, which a test holds to the same
+  /// numbers to the bit.
   public func fill(_ p: ScenarioPaths, seed: UInt64, path: Int, calm: [Double], stress: [Double]) {
     var rng = SplitMix64(seed: seed, stream: UInt64(path))
     let months = p.months
@@ -151,6 +154,14 @@ public struct MonteCarloModel: Sendable {
     }
     }
     }
+    finish(p, &rng)
+  }
+
+  /// The rest of a path after its months' shocks: the factors from their
+  /// logs, and the tenants' defaults (drawn from the path's stream after
+  /// its shocks).
+  func finish(_ p: ScenarioPaths, _ rng: inout SplitMix64) {
+    let months = p.months
     // The factors from their logs, in loops of their own (no libm calls:
     // the compiler inlines FastMath.exp and vectorises them).
     for m in 0..<months { p.spot[m] = FastMath.exp(p.logSpot[m]) }
@@ -167,6 +178,88 @@ public struct MonteCarloModel: Sendable {
         first = min(first, max(1, month))
       }
       p.leaseLost[f] = first
+    }
+  }
+
+  /// Fills four paths at once, `paths[k]` with path number `first + k`,
+  /// each exactly as `fill` fills it: the four random streams and factor
+  /// recurrences side by side in SIMD lanes, the same operations in the
+  /// same order on each lane (the regime, a select per lane), so the same
+  /// numbers to the bit; a test compares them.
+  func fill4(_ paths: [ScenarioPaths], _ lanes: ScenarioLanes, seed: UInt64, first: Int, calm: [Double], stress: [Double]) {
+    precondition(paths.count == 4 && lanes.months == paths[0].months, "four paths of the lanes' months")
+    precondition(calm.count >= 16 && stress.count >= 16, "a Cholesky factor is 4×4")
+    let months = lanes.months
+    var state = SIMD4<UInt64>(
+      SplitMix64(seed: seed, stream: UInt64(first)).state, SplitMix64(seed: seed, stream: UInt64(first + 1)).state,
+      SplitMix64(seed: seed, stream: UInt64(first + 2)).state, SplitMix64(seed: seed, stream: UInt64(first + 3)).state)
+    let sv = spotVol / 12.0.squareRoot(), bv = btcVol / 12.0.squareRoot(), ev = ethVol / 12.0.squareRoot()
+    let rv = rateVol / 12.0.squareRoot()
+    let keep = 1 - utilizationReversion
+    let floor = SIMD4<Double>(repeating: log(1 - stressDrawdown))
+    let watch = watchCrypto, eth = needsETH, record = paths[0].recordShocks
+    let uvol = utilizationVol, spotDrift = sv * sv / 2, btcDrift = bv * bv / 2, ethDrift = ev * ev / 2
+    var logSpot = SIMD4<Double>.zero, lbtc = SIMD4<Double>.zero, leth = SIMD4<Double>.zero
+    var util = SIMD4<Double>.zero, rate = SIMD4<Double>.zero
+    let low = SIMD4<Double>(repeating: -1), high = SIMD4<Double>(repeating: 1)
+    // Each entry of the two factors, in every lane.
+    func entries(_ l: [Double]) -> (SIMD4<Double>, SIMD4<Double>, SIMD4<Double>, SIMD4<Double>, SIMD4<Double>,
+      SIMD4<Double>, SIMD4<Double>, SIMD4<Double>, SIMD4<Double>, SIMD4<Double>) {
+      (.init(repeating: l[0]), .init(repeating: l[4]), .init(repeating: l[5]), .init(repeating: l[8]), .init(repeating: l[9]),
+       .init(repeating: l[10]), .init(repeating: l[12]), .init(repeating: l[13]), .init(repeating: l[14]), .init(repeating: l[15]))
+    }
+    let c = entries(calm), s = entries(stress)
+    let lsp = lanes.logSpot, lbt = lanes.logBTC, leh = lanes.logETH, lut = lanes.utilization, lra = lanes.rate
+    let lst = lanes.stressed, lsh = lanes.shocks
+    for m in 0..<months {
+      // The regime, per lane, from the path so far.
+      let spotBefore = m >= 12 ? lsp[m - 12] : .zero, btcBefore = m >= 12 ? lbt[m - 12] : .zero
+      var inStress = logSpot - spotBefore .< floor
+      if watch { inStress .|= lbtc - btcBefore .< floor }
+      let z0 = Ziggurat.normals(&state), z1 = Ziggurat.normals(&state)
+      let z2 = Ziggurat.normals(&state), z3 = Ziggurat.normals(&state)
+      let x0 = c.0.replacing(with: s.0, where: inStress) * z0
+      let x1 = c.1.replacing(with: s.1, where: inStress) * z0 + c.2.replacing(with: s.2, where: inStress) * z1
+      let x2 = c.3.replacing(with: s.3, where: inStress) * z0 + c.4.replacing(with: s.4, where: inStress) * z1
+        + c.5.replacing(with: s.5, where: inStress) * z2
+      let x3 = c.6.replacing(with: s.6, where: inStress) * z0 + c.7.replacing(with: s.7, where: inStress) * z1
+        + c.8.replacing(with: s.8, where: inStress) * z2 + c.9.replacing(with: s.9, where: inStress) * z3
+      logSpot += sv * x0 - spotDrift
+      lbtc += bv * x1 - btcDrift
+      lsp[m] = logSpot
+      lbt[m] = lbtc
+      util = util * keep + uvol * x2
+      rate -= rv * x3
+      if eth {
+        leth += ev * x1 - ethDrift
+        leh[m] = leth
+      }
+      // min(1, max(−1, util)) as the scalar fill takes it.
+      let floored = low.replacing(with: util, where: util .>= low)
+      lut[m] = high.replacing(with: floored, where: floored .< high)
+      lra[m] = rate
+      if record {
+        lsh[4 * m] = x0
+        lsh[4 * m + 1] = x1
+        lsh[4 * m + 2] = x2
+        lsh[4 * m + 3] = x3
+      }
+      lst[m] = SIMD4<Int64>(repeating: 0).replacing(with: 1, where: inStress)
+    }
+    // Each lane into its path, then the rest of the path as `fill` does it.
+    for k in 0..<4 {
+      let p = paths[k]
+      for m in 0..<months {
+        p.logSpot[m] = lsp[m][k]
+        p.logBTC[m] = lbt[m][k]
+        p.utilization[m] = lut[m][k]
+        p.rate[m] = lra[m][k]
+        p.stressed[m] = lst[m][k] != 0
+      }
+      if eth { for m in 0..<months { p.eth[m] = leh[m][k] } }
+      if record { for j in 0..<(4 * months) { p.shocks[j] = lsh[j][k] } }
+      var rng = SplitMix64(state: state[k])
+      finish(p, &rng)
     }
   }
 }

@@ -6,6 +6,9 @@ import Foundation
 public struct SplitMix64 {
   var state: UInt64
 
+  /// A generator that continues from `state` (a lane of `Ziggurat.normals`).
+  init(state: UInt64) { self.state = state }
+
   public init(seed: UInt64, stream: UInt64) {
     state = Self.mix(seed &+ 0x9E37_79B9_7F4A_7C15) ^ Self.mix(stream &* 0xD1B5_4A32_D192_ED03 &+ 0x2545_F491_4F6C_DD1D)
   }
@@ -62,24 +65,63 @@ enum Ziggurat {
   }()
 
   @inline(__always) static func normal(_ rng: inout SplitMix64) -> Double {
+    let x = Self.x, ratio = Self.ratio
+    let bits = rng.next()
+    let u = Double(bits >> 11) * 0x1.0p-52 - 1  // in [-1, 1)
+    let i = Int(bits & 0x7F)
+    if abs(u) < ratio[i] { return u * x[i] }
+    let (z, next) = miss(u, i, rng)
+    rng = next
+    return z
+  }
+
+  /// The rest of a draw whose first number `u` fell outside the rectangle
+  /// of its layer `i` (about 1 % of draws): the tail beyond the base
+  /// layer, or the wedge test, and fresh draws while rejected. It takes the
+  /// generator by value and hands it back: passed by address, the
+  /// generator would live in memory on every draw of the caller's loop.
+  @inline(never) static func miss(_ u: Double, _ i: Int, _ rng: SplitMix64) -> (Double, SplitMix64) {
     let x = Self.x, ratio = Self.ratio, density = Self.density
+    var rng = rng, u = u, i = i
     while true {
-      let bits = rng.next()
-      let u = Double(bits >> 11) * 0x1.0p-52 - 1  // in [-1, 1)
-      let i = Int(bits & 0x7F)
-      if abs(u) < ratio[i] { return u * x[i] }
-      if i == 0 {
-        // The tail takes the generator by value and hands it back: passed
-        // by address, it would live in memory on every draw of the loop.
-        let (z, next) = tail(rng, negative: u < 0)
-        rng = next
-        return z
-      }
+      if i == 0 { return tail(rng, negative: u < 0) }
       // The wedge: accept z when a uniform point under the layer's chord
       // falls under the density (one exp, the edges' densities tabulated).
       let z = u * x[i]
-      if density[i + 1] + rng.unit() * (density[i] - density[i + 1]) < exp(-0.5 * z * z) { return z }
+      if density[i + 1] + rng.unit() * (density[i] - density[i + 1]) < exp(-0.5 * z * z) { return (z, rng) }
+      let bits = rng.next()
+      u = Double(bits >> 11) * 0x1.0p-52 - 1
+      i = Int(bits & 0x7F)
+      if abs(u) < ratio[i] { return (u * x[i], rng) }
     }
+  }
+
+  /// Four draws side by side, lane k from the generator whose state is
+  /// `state[k]`: each lane the same numbers, in the same order, as
+  /// `normal` from that generator (the same operations on each lane; a
+  /// lane that misses its rectangle finishes in `miss`, alone).
+  @inline(__always) static func normals(_ state: inout SIMD4<UInt64>) -> SIMD4<Double> {
+    let x = Self.x, ratio = Self.ratio
+    state &+= SIMD4(repeating: 0x9E37_79B9_7F4A_7C15)
+    var z = state
+    z = (z ^ (z &>> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z &>> 27)) &* 0x94D0_49BB_1331_11EB
+    let bits = z ^ (z &>> 31)
+    let u = SIMD4<Double>(bits &>> 11) * 0x1.0p-52 - 1
+    let i = bits & 0x7F
+    let i0 = Int(truncatingIfNeeded: i[0]), i1 = Int(truncatingIfNeeded: i[1])
+    let i2 = Int(truncatingIfNeeded: i[2]), i3 = Int(truncatingIfNeeded: i[3])
+    var out = u * SIMD4(x[i0], x[i1], x[i2], x[i3])
+    let size = u.replacing(with: -u, where: u .< 0)  // |u| (−0 stays −0: the same comparisons)
+    let inside = size .< SIMD4(ratio[i0], ratio[i1], ratio[i2], ratio[i3])
+    if !all(inside) {
+      for k in 0..<4 where !inside[k] {
+        let (v, rng) = miss(u[k], Int(truncatingIfNeeded: i[k]), SplitMix64(state: state[k]))
+        out[k] = v
+        state[k] = rng.state
+      }
+    }
+    return out
   }
 
   static func tail(_ rng: SplitMix64, negative: Bool) -> (Double, SplitMix64) {

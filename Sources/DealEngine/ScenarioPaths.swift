@@ -47,3 +47,33 @@ public final class ScenarioPaths {
     stressed.deallocate()
   }
 }
+
+/// The working memory of `MonteCarloModel.fill4`: four paths' factors by
+/// month, side by side in SIMD lanes (lane k is path `first + k`).
+final class ScenarioLanes {
+  let months: Int
+  let logSpot, logBTC, logETH, utilization, rate: UnsafeMutablePointer<SIMD4<Double>>
+  let stressed: UnsafeMutablePointer<SIMD4<Int64>>
+  /// `[4 * m + j]`: the month's shock j (kept only for tests).
+  let shocks: UnsafeMutablePointer<SIMD4<Double>>
+
+  init(months: Int) {
+    self.months = months
+    let n = max(1, months)
+    func buffer() -> UnsafeMutablePointer<SIMD4<Double>> {
+      let p = UnsafeMutablePointer<SIMD4<Double>>.allocate(capacity: n)
+      p.initialize(repeating: .zero, count: n)
+      return p
+    }
+    logSpot = buffer(); logBTC = buffer(); logETH = buffer(); utilization = buffer(); rate = buffer()
+    stressed = .allocate(capacity: n)
+    stressed.initialize(repeating: .zero, count: n)
+    shocks = .allocate(capacity: 4 * n)
+    shocks.initialize(repeating: .zero, count: 4 * n)
+  }
+
+  deinit {
+    for b in [logSpot, logBTC, logETH, utilization, rate, shocks] { b.deallocate() }
+    stressed.deallocate()
+  }
+}

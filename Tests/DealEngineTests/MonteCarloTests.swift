@@ -19,6 +19,54 @@ struct MonteCarloTests {
     }
   }
 
+  @Test("four paths filled side by side are the paths filled one by one, to the bit", arguments: [false, true])
+  func lanesAreThePaths(crypto: Bool) {
+    var model = MonteCarloModel()
+    model.watchCrypto = crypto
+    model.needsETH = crypto
+    model.corr = 0.4
+    // Two fleets, three tenants (one shared): the defaults are drawn from
+    // each stream after its shocks.
+    model.tenantHazard = [0.02, 0.3, 0]
+    model.fleetTenants = [[0, 1], [1, 2]]
+    let months = 61
+    let calm = MonteCarloModel.cholesky(model.corr), stress = MonteCarloModel.cholesky(model.converge)
+    let one = ScenarioPaths(months: months, fleets: 2)
+    one.recordShocks = true
+    let four = (0..<4).map { _ in ScenarioPaths(months: months, fleets: 2) }
+    for p in four { p.recordShocks = true }
+    let lanes = ScenarioLanes(months: months)
+    var stressed = 0, compared = 0, differ = 0, first: String? = nil
+    func same(_ a: Double, _ b: Double, _ what: @autoclosure () -> String) {
+      guard a.bitPattern != b.bitPattern else { return }
+      differ += 1
+      if first == nil { first = "\(what()): \(a) ≠ \(b)" }
+    }
+    // 2,000 paths: some 6,000 draws outside their rectangle, a few hundred
+    // in the tail.
+    for start in stride(from: 0, to: 2000, by: 4) {
+      model.fill4(four, lanes, seed: 9, first: start, calm: calm, stress: stress)
+      for k in 0..<4 {
+        model.fill(one, seed: 9, path: start + k, calm: calm, stress: stress)
+        let p = four[k], at = "path \(start + k)"
+        for m in 0..<months {
+          same(p.spot[m], one.spot[m], "\(at) spot \(m)")
+          same(p.btc[m], one.btc[m], "\(at) btc \(m)")
+          same(p.eth[m], one.eth[m], "\(at) eth \(m)")
+          same(p.utilization[m], one.utilization[m], "\(at) utilization \(m)")
+          same(p.rate[m], one.rate[m], "\(at) rate \(m)")
+          same(p.stressed[m] ? 1 : 0, one.stressed[m] ? 1 : 0, "\(at) regime \(m)")
+          if one.stressed[m] { stressed += 1 }
+        }
+        for j in 0..<(4 * months) { same(p.shocks[j], one.shocks[j], "\(at) shock \(j)") }
+        for f in 0..<2 { same(Double(p.leaseLost[f]), Double(one.leaseLost[f]), "\(at) lease lost \(f)") }
+        compared += 1
+      }
+    }
+    #expect(differ == 0, "\(differ) numbers differ, first \(first ?? "")")
+    #expect(compared == 2000 && stressed > 1000, "the stress regime was reached (\(stressed) months)")
+  }
+
   @Test("the ziggurat gives standard normals: mean 0, variance 1, kurtosis 3, normal tails")
   func normals() {
     var rng = SplitMix64(seed: 7, stream: 0)
