@@ -218,7 +218,10 @@ extension WaterfallRun {
   // MARK: 3. Operating cash
 
   @inline(__always) func operatingCash() {
-    let nFleets = t.fleetCount
+    let nFleets = t.fleetCount, m = m
+    // The month's totals in registers, stored once: through the run's state
+    // each addition waited for the store of the one before.
+    var revenue = revenue, opex = opex
     for fi in 0..<nFleets {
       let x = t.fleetMonths[fi &* months &+ m &- 1]
       let cost = x.power * powerFactor + x.opex
@@ -243,6 +246,8 @@ extension WaterfallRun {
       es[o].available += net
       if detail { account[o].cfads += net }
     }
+    self.revenue = revenue
+    self.opex = opex
     cfads = revenue - opex
   }
 
