@@ -54,7 +54,7 @@ extension WaterfallRun {
 
   // MARK: 1. The month's factors
 
-  @inline(__always) func factors(_ month: Int) {
+  @inline(always) func factors(_ month: Int) {
     m = month
     if let p = paths {
       spotFactor = baseSpot * p.spot[m &- 1]
@@ -79,19 +79,19 @@ extension WaterfallRun {
   }
 
   /// A facility's numbers, and an entity's, read in place.
-  @inline(__always) func core(_ f: Int) -> UnsafePointer<WaterfallPlan.FacilityCore> { t.core.baseAddress.unsafelyUnwrapped + f }
-  @inline(__always) func entity(_ e: Int) -> UnsafePointer<WaterfallPlan.EntityCore> { t.entities.baseAddress.unsafelyUnwrapped + e }
+  @inline(always) func core(_ f: Int) -> UnsafePointer<WaterfallPlan.FacilityCore> { t.core.baseAddress.unsafelyUnwrapped + f }
+  @inline(always) func entity(_ e: Int) -> UnsafePointer<WaterfallPlan.EntityCore> { t.entities.baseAddress.unsafelyUnwrapped + e }
 
   /// A pledged coin's price this month, and a free coin's.
-  @inline(__always) func pledgedPrice(_ k: Int) -> Double {
+  @inline(always) func pledgedPrice(_ k: Int) -> Double {
     t.pledgedPrice[k] * (t.pledgedBTC[k] ? coinBTC : coinETH)
   }
-  @inline(__always) func freePrice(_ k: Int) -> Double {
+  @inline(always) func freePrice(_ k: Int) -> Double {
     t.freePrice[k] * (t.freeBTC[k] ? coinBTC : coinETH)
   }
 
   /// The monthly rate a facility pays.
-  @inline(__always) func monthlyRate(_ f: Int) -> Double {
+  @inline(always) func monthlyRate(_ f: Int) -> Double {
     let c = core(f)
     if fs[f].refinanced { return (max(0, Rates.base + rateChange) + c.pointee.refiSpread) / 12 }
     return (c.pointee.floating ? max(0, Rates.base + rateChange) + c.pointee.spread : c.pointee.rate) / 12
@@ -99,7 +99,7 @@ extension WaterfallRun {
 
   // MARK: 2. Draws and dues
 
-  @inline(__always) func scheduleDebt() {
+  @inline(always) func scheduleDebt() {
     for f in 0..<nf where !fs[f].finished {
       let fac = core(f)
       fs[f].dueInterest = 0
@@ -217,7 +217,7 @@ extension WaterfallRun {
 
   // MARK: 3. Operating cash
 
-  @inline(__always) func operatingCash() {
+  @inline(always) func operatingCash() {
     let nFleets = t.fleetCount, m = m
     // The month's totals in registers, stored once: through the run's state
     // each addition waited for the store of the one before.
@@ -253,7 +253,7 @@ extension WaterfallRun {
 
   // MARK: 4. Each entity
 
-  @inline(__always) func runEntity(_ e: Int) {
+  @inline(always) func runEntity(_ e: Int) {
     let ent = entity(e)
     let own = ent.pointee.facilities
     if anyDefault, !ent.pointee.fleets.isEmpty { collectFromCollateral(e) }
@@ -284,7 +284,7 @@ extension WaterfallRun {
   }
 
   /// Cash moving from an entity's account to a facility's lender.
-  @inline(__always) func pay(_ f: Int, from e: Int, interest: Double, principal: Double, kind: Transfer.Kind) {
+  @inline(always) func pay(_ f: Int, from e: Int, interest: Double, principal: Double, kind: Transfer.Kind) {
     if interest > 0 {
       fs[f].interestPaid += interest
       fs[f].interestNow += interest
@@ -315,7 +315,7 @@ extension WaterfallRun {
 
   /// Principal repaid: the balance, the totals, the month's principal and
   /// the lender's receipts; a facility repaid releases its reserve.
-  @inline(__always) func repay(_ f: Int, _ amount: Double) {
+  @inline(always) func repay(_ f: Int, _ amount: Double) {
     fs[f].balance -= amount
     fs[f].principalPaid += amount
     if !fs[f].defaulted { fs[f].pvPrincipal += amount * t.discount[m] }
@@ -357,7 +357,7 @@ extension WaterfallRun {
   /// Interest and scheduled principal from the obligor's cash, then the
   /// facility's reserve, then the obligor's free coins; a shortfall is
   /// called on its guarantors.
-  @inline(__always) func payScheduled(_ f: Int, _ e: Int) {
+  @inline(always) func payScheduled(_ f: Int, _ e: Int) {
     let due = fs[f].dueInterest + fs[f].duePrincipal
     guard due > 0.005 else {
       fs[f].settled = true
@@ -446,7 +446,7 @@ extension WaterfallRun {
   }
 
   /// The month's scheduled payment is made in full.
-  @inline(__always) func settle(_ f: Int) {
+  @inline(always) func settle(_ f: Int) {
     fs[f].settled = true
     if fs[f].scheduledBalance > 0.005 { fs[f].pvBalance += fs[f].scheduledBalance * t.discount[m] }
     pay(f, from: core(f).pointee.obligor, interest: fs[f].dueInterest, principal: fs[f].duePrincipal, kind: .principal)
@@ -509,7 +509,7 @@ extension WaterfallRun {
   }
 
   /// Pays the calls waiting for this guarantor's step.
-  @inline(__always) func settleCalls(_ g: Int) {
+  @inline(always) func settleCalls(_ g: Int) {
     for k in entity(g).pointee.guaranteed {
       let f = t.entityGuaranteed[k]
       guard fs[f].callLeft > 0.005, !fs[f].settled, !fs[f].defaulted else { continue }
@@ -520,7 +520,7 @@ extension WaterfallRun {
 
   /// Reserve top-up to `dsra_months` of this month's debt service; none in
   /// or after the facility's final month.
-  @inline(__always) func topUpReserve(_ f: Int, _ e: Int) {
+  @inline(always) func topUpReserve(_ f: Int, _ e: Int) {
     let fac = core(f)
     guard fac.pointee.dsraMonths > 0, fs[f].settled, !fs[f].defaulted, m < fs[f].maturity, fs[f].balance > 0.005 else { return }
     let target = Double(fac.pointee.dsraMonths) * (fs[f].dueInterest + fs[f].duePrincipal)
@@ -649,7 +649,7 @@ extension WaterfallRun {
 
   /// A facility's collateral value this month: its fleets after the
   /// scenario's haircut, its coins at the month's price.
-  @inline(__always) func collateralValue(_ f: Int) -> (value: Double, coins: Double) {
+  @inline(always) func collateralValue(_ f: Int) -> (value: Double, coins: Double) {
     var coins = 0.0
     for c in t.pledgedStart[f]..<t.pledgedStart[f &+ 1] { coins += pledgedLeft[c] * pledgedPrice(c) }
     return (t.collateral[f &* months &+ m &- 1] * (1 - haircut) + coins, coins)
@@ -657,7 +657,7 @@ extension WaterfallRun {
 
   /// Borrowing-base prepayments (ABL) from the obligor's cash, and margin
   /// calls that sell pledged coins.
-  @inline(__always) func testCollateral(_ e: Int) {
+  @inline(always) func testCollateral(_ e: Int) {
     for f in entity(e).pointee.facilities where !fs[f].defaulted && fs[f].balance > 0.005 {
       let fac = core(f)
       guard fac.pointee.advanceRate != nil || fac.pointee.marginLTV != nil, m >= fac.pointee.drawMonth else { continue }
@@ -713,7 +713,7 @@ m, f, "margin call", breach: false, "coins sold to repay \(Format.money(need))")
   /// twelve months since the draw. Breaches and cures of `min_dscr`, the
   /// start and end of `lockup_dscr` lock-ups. Returns whether a lock-up
   /// traps the entity's cash this month.
-  @inline(__always) func testCoverage(_ e: Int) -> Bool {
+  @inline(always) func testCoverage(_ e: Int) -> Bool {
     let own = entity(e).pointee.facilities
     availableHistory[e &* months &+ m &- 1] = es[e].available
     var locked = false
@@ -781,7 +781,7 @@ m, f, "margin call", breach: false, "coins sold to repay \(Format.money(need))")
 
   // MARK: Sweeps and distributions
 
-  @inline(__always) func sweep(_ e: Int) {
+  @inline(always) func sweep(_ e: Int) {
     for f in entity(e).pointee.facilities where !fs[f].defaulted && fs[f].balance > 0.005 {
       let share = core(f).pointee.sweepShare
       guard share > 0, es[e].cash > 0, m >= core(f).pointee.startMonth else { continue }
@@ -793,7 +793,7 @@ m, f, "margin call", breach: false, "coins sold to repay \(Format.money(need))")
 
   /// What is left goes to the parent, unless a lock-up traps it or the
   /// entity is in default; an entity with no parent keeps it.
-  @inline(__always) func distribute(_ e: Int, locked: Bool) {
+  @inline(always) func distribute(_ e: Int, locked: Bool) {
     let parent = entity(e).pointee.parent
     es[e].trappedNow = locked && es[e].cash > 0.005
     guard parent >= 0, !locked, es[e].defaultAt == 0, es[e].cash > 0.005 else { return }
@@ -814,16 +814,16 @@ m, f, "margin call", breach: false, "coins sold to repay \(Format.money(need))")
 
   /// Whether nothing is left to pay or to default: every facility is in
   /// default, cancelled or finished.
-  @inline(__always) func allSettledForGood() -> Bool { state.pointee.open == 0 }
+  @inline(always) func allSettledForGood() -> Bool { state.pointee.open == 0 }
 
   /// Facility f leaves the open ones (about to be marked in default,
   /// cancelled or finished): counted once, whichever comes first.
-  @inline(__always) func close(_ f: Int) {
+  @inline(always) func close(_ f: Int) {
     if !(fs[f].defaulted || fs[f].cancelled || fs[f].finished) { state.pointee.open -= 1 }
   }
 
   /// The deal's DSCR of the month into the run's minimum and average.
-  @inline(__always) func closeDSCR() {
+  @inline(always) func closeDSCR() {
     if dsDue > 0.005 {
       let d = cfads / dsDue
       // A select, not a branch: a path's new minimum comes at no month a
@@ -835,7 +835,7 @@ m, f, "margin call", breach: false, "coins sold to repay \(Format.money(need))")
     }
   }
 
-  @inline(__always) func closeMonth() {
+  @inline(always) func closeMonth() {
     closeDSCR()
     if state.pointee.defaultMonth == m {
       for f in 0..<nf {

@@ -31,7 +31,7 @@ struct Arena {
   private(set) var zeroedEnd = 0
   mutating func endZeroed() { zeroedEnd = used }
 
-  @inline(__always) mutating func take<T>(_ n: Int, _ v: T, filled: Bool = false) -> UnsafeMutableBufferPointer<T> {
+  @inline(always) mutating func take<T>(_ n: Int, _ v: T, filled: Bool = false) -> UnsafeMutableBufferPointer<T> {
     let bytes = (max(1, n) * MemoryLayout<T>.stride + 7) & ~7
     defer { used += bytes }
     guard let base else { return UnsafeMutableBufferPointer(start: nil, count: 0) }
@@ -320,7 +320,7 @@ struct WaterfallRun {
   }
 
   /// Writes the histories' entries for the end of month `month`.
-  @inline(__always) func record(month: Int) {
+  @inline(always) func record(month: Int) {
     let h = months + 1
     var row = history + month
     for f in 0..<nf { row[f * h] = fs[f].balance }
