@@ -166,25 +166,28 @@ def main():
     curve = last_json(dealsh(binary, "depreciate months=62 --json"))["assets"]["fleet"]["market_value"]
 
     # dealsh: the command's own time (the run less the same run without
-    # it). Each side is timed three times and its best time kept, the usual
-    # guard against a shared machine's pauses (it favours neither side).
-    def best(run, times=3):
-        out, best_t = None, float("inf")
-        for _ in range(times):
-            t0 = time.perf_counter()
-            out = run()
-            best_t = min(best_t, time.perf_counter() - t0)
-        return out, best_t
-
-    _, base = best(lambda: dealsh(binary, "deal"))
-    text, t_run = best(lambda: dealsh(binary, f"shock mc paths={paths} seed=1 --json"))
+    # it). The two sides are timed in turns, five times each, and each
+    # side's best time kept: the usual guard against a shared machine's
+    # pauses, and in turns so that a slow spell of the machine falls on
+    # both sides alike (it favours neither).
+    reference(1000, curve)  # warm-up
+    base = t_run = t_numpy = float("inf")
+    text = pd_r = loss = None
+    for _ in range(5):
+        t0 = time.perf_counter()
+        dealsh(binary, "deal")
+        base = min(base, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        text = dealsh(binary, f"shock mc paths={paths} seed=1 --json")
+        t_run = min(t_run, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        pd_r, loss = reference(paths, curve)
+        t_numpy = min(t_numpy, time.perf_counter() - t0)
     t_dealsh = max(1e-6, t_run - base)
     out = last_json(text)
     pd_d = out["pd"]
     el_d = out["facilities"]["loan"]["expected_loss"]
 
-    reference(1000, curve)  # warm-up
-    (pd_r, loss), t_numpy = best(lambda: reference(paths, curve))
     el_r = loss.mean()
 
     se_pd = math.sqrt(pd_r * (1 - pd_r) * 2 / paths)
