@@ -197,7 +197,7 @@ public struct MonteCarloModel: Sendable {
     let rv = rateVol / 12.0.squareRoot()
     let keep = 1 - utilizationReversion
     let floor = SIMD4<Double>(repeating: log(1 - stressDrawdown))
-    let watch = watchCrypto, eth = needsETH, record = paths[0].recordShocks
+    let watch = watchCrypto, eth = needsETH, record = paths.contains { $0.recordShocks }  // (then all four keep them)
     let uvol = utilizationVol, spotDrift = sv * sv / 2, btcDrift = bv * bv / 2, ethDrift = ev * ev / 2
     var logSpot = SIMD4<Double>.zero, lbtc = SIMD4<Double>.zero, leth = SIMD4<Double>.zero
     var util = SIMD4<Double>.zero, rate = SIMD4<Double>.zero
