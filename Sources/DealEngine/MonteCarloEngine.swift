@@ -126,8 +126,7 @@ public enum MonteCarloEngine {
     let plan: WaterfallPlan
     let model: MonteCarloModel
     let calm: [Double], stress: [Double]
-    let paths: ScenarioPaths
-    /// Four paths filled side by side (`MonteCarloModel.fill4`), and the
+    /// Four paths filled side by side (`MonteCarloModel.fill`), and the
     /// lanes they are filled in.
     let lanePaths: [ScenarioPaths]
     let lanes: ScenarioLanes
@@ -147,10 +146,9 @@ public enum MonteCarloEngine {
       model = m
       calm = job.calm.map { $0 }
       stress = job.stress.map { $0 }
-      paths = ScenarioPaths(months: plan.months, fleets: plan.fleets.count)
       let months = plan.months, fleets = plan.fleets.count
       lanePaths = (0..<4).map { _ in ScenarioPaths(months: months, fleets: fleets) }
-      lanes = ScenarioLanes(months: plan.months)
+      lanes = ScenarioLanes(months: months)
       arenaBytes = plan.arenaBytes
       arena = UnsafeMutableRawPointer.allocate(byteCount: (arenaBytes + 127) & ~127, alignment: 128)
     }
@@ -174,7 +172,6 @@ public enum MonteCarloEngine {
 
   static func runBlock(_ b: Int, _ job: Job, _ w: Worker, _ out: Output) {
     let nf = w.plan.facilities.count, months = w.plan.months, scenario = job.scenario
-    let p = w.paths
     // Counted locally and written once: neighbouring blocks run on other
     // threads, and their counters share cache lines. The block's working
     // arrays are made here, by the thread that runs it, from its own
@@ -218,18 +215,15 @@ public enum MonteCarloEngine {
         facilityDefaults[f] += 1
       }
     }
-    // Four paths' factors at a time, side by side; the last few one by one.
+    // Four paths' factors at a time, side by side (the run's last few in
+    // fewer lanes).
     var path = b * blockSize
     let end = min(job.paths, (b + 1) * blockSize)
-    while path + 4 <= end {
-      w.model.fill4(w.lanePaths, w.lanes, seed: job.seed, first: path, calm: w.calm, stress: w.stress)
-      for k in 0..<4 { run(path + k, w.lanePaths[k]) }
-      path += 4
-    }
     while path < end {
-      w.model.fill(p, seed: job.seed, path: path, calm: w.calm, stress: w.stress)
-      run(path, p)
-      path += 1
+      let batch = end - path >= 4 ? w.lanePaths : Array(w.lanePaths.prefix(end - path))
+      w.model.fill(batch, w.lanes, seed: job.seed, first: path, calm: w.calm, stress: w.stress)
+      for (k, p) in batch.enumerated() { run(path + k, p) }
+      path += batch.count
     }
   }
 }

@@ -93,68 +93,12 @@ public struct MonteCarloModel: Sendable {
 
   /// Fills `p` with path number `path` of the run with `seed`. Each path
   /// has its own random stream (SplitMix64 keyed by seed and path), so a
-  /// path's factors do not depend on which thread runs it, or when.
-  /// This is the model's statement, one path at a time; a run fills four
-  /// at once with `fill4`, its fast form, which a test holds to the same
-  /// numbers to the bit.
+  /// path's factors do not depend on which thread runs it, or when, or on
+  /// the paths filled beside it (see `fill(_:_:seed:first:calm:stress:)`).
+  /// For one path at a time (tests, replaying a path): it takes working
+  /// memory of its own; a run fills four at a time in its worker's.
   public func fill(_ p: ScenarioPaths, seed: UInt64, path: Int, calm: [Double], stress: [Double]) {
-    var rng = SplitMix64(seed: seed, stream: UInt64(path))
-    let months = p.months
-    let sv = spotVol / 12.0.squareRoot(), bv = btcVol / 12.0.squareRoot(), ev = ethVol / 12.0.squareRoot()
-    let rv = rateVol / 12.0.squareRoot()
-    let keep = 1 - utilizationReversion
-    let floor = log(1 - stressDrawdown)
-    var logSpot = 0.0, lbtc = 0.0, leth = 0.0, util = 0.0, rate = 0.0
-    // Everything the month loop reads, in locals: its stores through the
-    // paths' pointers might alias the model's fields as far as the compiler
-    // knows, which would load each of them again every month.
-    let watch = watchCrypto, eth = needsETH, record = p.recordShocks
-    let uvol = utilizationVol, spotDrift = sv * sv / 2, btcDrift = bv * bv / 2, ethDrift = ev * ev / 2
-    let logSpotOut = p.logSpot.baseAddress.unsafelyUnwrapped, logBTCOut = p.logBTC.baseAddress.unsafelyUnwrapped
-    let ethOut = p.eth.baseAddress.unsafelyUnwrapped, utilOut = p.utilization.baseAddress.unsafelyUnwrapped
-    let rateOut = p.rate.baseAddress.unsafelyUnwrapped, stressedOut = p.stressed.baseAddress.unsafelyUnwrapped
-    let shocksOut = p.shocks.baseAddress.unsafelyUnwrapped  // (never nil: see cacheLineBuffer)
-    // The two factors read in place (checked once here, not at each of the
-    // month's ten reads).
-    precondition(calm.count >= 16 && stress.count >= 16, "a Cholesky factor is 4×4")
-    calm.withUnsafeBufferPointer { calmBuffer in
-    stress.withUnsafeBufferPointer { stressBuffer in
-    let calmFactor = calmBuffer.baseAddress.unsafelyUnwrapped, stressFactor = stressBuffer.baseAddress.unsafelyUnwrapped
-    for m in 0..<months {
-      // The regime is read from the path so far, before this month's shock.
-      let spotBefore = m >= 12 ? logSpotOut[m - 12] : 0, btcBefore = m >= 12 ? logBTCOut[m - 12] : 0
-      let inStress = logSpot - spotBefore < floor || (watch && lbtc - btcBefore < floor)
-      let l = inStress ? stressFactor : calmFactor
-      let z0 = Ziggurat.normal(&rng), z1 = Ziggurat.normal(&rng), z2 = Ziggurat.normal(&rng), z3 = Ziggurat.normal(&rng)
-      let x0 = l[0] * z0
-      let x1 = l[4] * z0 + l[5] * z1
-      let x2 = l[8] * z0 + l[9] * z1 + l[10] * z2
-      let x3 = l[12] * z0 + l[13] * z1 + l[14] * z2 + l[15] * z3
-      logSpot += sv * x0 - spotDrift
-      // One crypto factor drives both coins, each with its own volatility.
-      lbtc += bv * x1 - btcDrift
-      logSpotOut[m] = logSpot
-      logBTCOut[m] = lbtc
-      util = util * keep + uvol * x2
-      rate -= rv * x3
-      // The log of ether's factor for now: the levels are taken below.
-      if eth {
-        leth += ev * x1 - ethDrift
-        ethOut[m] = leth
-      }
-      utilOut[m] = min(1, max(-1, util))
-      rateOut[m] = rate
-      if record {
-        shocksOut[4 * m] = x0
-        shocksOut[4 * m + 1] = x1
-        shocksOut[4 * m + 2] = x2
-        shocksOut[4 * m + 3] = x3
-      }
-      stressedOut[m] = inStress
-    }
-    }
-    }
-    finish(p, &rng)
+    fill([p], ScenarioLanes(months: p.months), seed: seed, first: path, calm: calm, stress: stress)
   }
 
   /// The rest of a path after its months' shocks: the factors from their
@@ -181,13 +125,15 @@ public struct MonteCarloModel: Sendable {
     }
   }
 
-  /// Fills four paths at once, `paths[k]` with path number `first + k`,
-  /// each exactly as `fill` fills it: the four random streams and factor
-  /// recurrences side by side in SIMD lanes, the same operations in the
-  /// same order on each lane (the regime, a select per lane), so the same
-  /// numbers to the bit; a test compares them.
-  func fill4(_ paths: [ScenarioPaths], _ lanes: ScenarioLanes, seed: UInt64, first: Int, calm: [Double], stress: [Double]) {
-    precondition(paths.count == 4 && lanes.months == paths[0].months, "four paths of the lanes' months")
+  /// Fills up to four paths at once, `paths[k]` with path number
+  /// `first + k`: the four random streams, their ziggurat draws and the
+  /// factor recurrences side by side in SIMD lanes, the same operations in
+  /// the same order on each lane (the regime a select per lane, a draw that
+  /// misses its rectangle finished alone), so a path gets the same numbers
+  /// in any lane of any batch; a test holds them to that, to the bit. With
+  /// fewer than four paths the other lanes are computed and dropped.
+  func fill(_ paths: [ScenarioPaths], _ lanes: ScenarioLanes, seed: UInt64, first: Int, calm: [Double], stress: [Double]) {
+    precondition((1...4).contains(paths.count) && paths.allSatisfy { $0.months == lanes.months }, "one to four paths of the lanes' months")
     precondition(calm.count >= 16 && stress.count >= 16, "a Cholesky factor is 4×4")
     let months = lanes.months
     var state = SIMD4<UInt64>(
@@ -197,7 +143,7 @@ public struct MonteCarloModel: Sendable {
     let rv = rateVol / 12.0.squareRoot()
     let keep = 1 - utilizationReversion
     let floor = SIMD4<Double>(repeating: log(1 - stressDrawdown))
-    let watch = watchCrypto, eth = needsETH, record = paths.contains { $0.recordShocks }  // (then all four keep them)
+    let watch = watchCrypto, eth = needsETH, record = paths.contains { $0.recordShocks }  // (then all of them keep them)
     let uvol = utilizationVol, spotDrift = sv * sv / 2, btcDrift = bv * bv / 2, ethDrift = ev * ev / 2
     var logSpot = SIMD4<Double>.zero, lbtc = SIMD4<Double>.zero, leth = SIMD4<Double>.zero
     var util = SIMD4<Double>.zero, rate = SIMD4<Double>.zero
@@ -246,8 +192,8 @@ public struct MonteCarloModel: Sendable {
       }
       lst[m] = SIMD4<Int64>(repeating: 0).replacing(with: 1, where: inStress)
     }
-    // Each lane into its path, then the rest of the path as `fill` does it.
-    for k in 0..<4 {
+    // Each lane into its path, then the factors' levels and the tenants.
+    for k in paths.indices {
       let p = paths[k]
       for m in 0..<months {
         p.logSpot[m] = lsp[m][k]

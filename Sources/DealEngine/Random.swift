@@ -64,17 +64,6 @@ enum Ziggurat {
     return UnsafePointer(p)
   }()
 
-  @inline(__always) static func normal(_ rng: inout SplitMix64) -> Double {
-    let x = Self.x, ratio = Self.ratio
-    let bits = rng.next()
-    let u = Double(bits >> 11) * 0x1.0p-52 - 1  // in [-1, 1)
-    let i = Int(bits & 0x7F)
-    if abs(u) < ratio[i] { return u * x[i] }
-    let (z, next) = miss(u, i, rng)
-    rng = next
-    return z
-  }
-
   /// The rest of a draw whose first number `u` fell outside the rectangle
   /// of its layer `i` (about 1 % of draws): the tail beyond the base
   /// layer, or the wedge test, and fresh draws while rejected. It takes the
@@ -97,9 +86,11 @@ enum Ziggurat {
   }
 
   /// Four draws side by side, lane k from the generator whose state is
-  /// `state[k]`: each lane the same numbers, in the same order, as
-  /// `normal` from that generator (the same operations on each lane; a
-  /// lane that misses its rectangle finishes in `miss`, alone).
+  /// `state[k]`: one number of the generator, its low 7 bits the layer i,
+  /// its top 53 a uniform u in [−1, 1); u·x[i] when |u| < x[i+1]/x[i] (its
+  /// layer's rectangle, 99 % of draws), else the lane finishes in `miss`,
+  /// alone. Each lane draws what one generator drawing alone would (a test
+  /// holds it to that).
   @inline(__always) static func normals(_ state: inout SIMD4<UInt64>) -> SIMD4<Double> {
     let x = Self.x, ratio = Self.ratio
     state &+= SIMD4(repeating: 0x9E37_79B9_7F4A_7C15)

@@ -48,7 +48,7 @@ public final class ScenarioPaths {
   }
 }
 
-/// The working memory of `MonteCarloModel.fill4`: four paths' factors by
+/// The working memory of `MonteCarloModel.fill`: four paths' factors by
 /// month, side by side in SIMD lanes (lane k is path `first + k`).
 final class ScenarioLanes {
   let months: Int

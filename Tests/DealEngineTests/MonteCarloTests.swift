@@ -8,18 +8,56 @@ import DealCore
 /// correlations in calm and stress months, reproducible streams.
 @Suite("Monte Carlo factor model")
 struct MonteCarloTests {
-  /// Fills `n` paths of `months` months and hands each to `body`.
+  /// Fills `n` paths of `months` months, four at a time as a run does, and
+  /// hands each to `body`.
   func paths(_ model: MonteCarloModel, n: Int, months: Int, seed: UInt64 = 42, _ body: (ScenarioPaths) -> Void) {
-    let p = ScenarioPaths(months: months, fleets: model.fleetTenants.count)
-    p.recordShocks = true
+    let four = (0..<4).map { _ in ScenarioPaths(months: months, fleets: model.fleetTenants.count) }
+    for p in four { p.recordShocks = true }
+    let lanes = ScenarioLanes(months: months)
     let calm = MonteCarloModel.cholesky(model.corr), stress = MonteCarloModel.cholesky(model.converge)
-    for i in 0..<n {
-      model.fill(p, seed: seed, path: i, calm: calm, stress: stress)
-      body(p)
+    for first in stride(from: 0, to: n, by: 4) {
+      let batch = Array(four.prefix(min(4, n - first)))
+      model.fill(batch, lanes, seed: seed, first: first, calm: calm, stress: stress)
+      for p in batch { body(p) }
     }
   }
 
-  @Test("four paths filled side by side are the paths filled one by one, to the bit", arguments: [false, true])
+  /// One draw of the ziggurat from one generator, as the method states it:
+  /// the oracle the four lanes are held to.
+  func oneNormal(_ rng: inout SplitMix64) -> (z: Double, missed: Bool) {
+    let bits = rng.next()
+    let u = Double(bits >> 11) * 0x1.0p-52 - 1
+    let i = Int(bits & 0x7F)
+    if abs(u) < Ziggurat.ratio[i] { return (u * Ziggurat.x[i], false) }
+    let (z, next) = Ziggurat.miss(u, i, rng)
+    rng = next
+    return (z, true)
+  }
+
+  @Test("the four lanes of the ziggurat draw what four generators drawing alone draw, to the bit")
+  func lanesDrawAlike() {
+    var lanes = SIMD4<UInt64>(), alone: [SplitMix64] = []
+    for k in 0..<4 {
+      let g = SplitMix64(seed: 7, stream: UInt64(k))
+      lanes[k] = g.state
+      alone.append(g)
+    }
+    var differ = 0, missed = 0, tails = 0
+    for _ in 0..<100_000 {
+      let z = Ziggurat.normals(&lanes)
+      for k in 0..<4 {
+        let (want, miss) = oneNormal(&alone[k])
+        if z[k].bitPattern != want.bitPattern || lanes[k] != alone[k].state { differ += 1 }
+        if miss { missed += 1 }
+        if abs(want) > Ziggurat.r { tails += 1 }
+      }
+    }
+    #expect(differ == 0)
+    // About 1 % of draws miss their rectangle; some fall in the tail.
+    #expect(missed > 2000 && tails > 50, "missed \(missed), tails \(tails)")
+  }
+
+  @Test("a path's factors are the same in any lane of any batch, to the bit", arguments: [false, true])
   func lanesAreThePaths(crypto: Bool) {
     var model = MonteCarloModel()
     model.watchCrypto = crypto
@@ -42,10 +80,10 @@ struct MonteCarloTests {
       differ += 1
       if first == nil { first = "\(what()): \(a) ≠ \(b)" }
     }
-    // 2,000 paths: some 6,000 draws outside their rectangle, a few hundred
-    // in the tail.
+    // 2,000 paths, each in lane k of a batch of four and alone (lane 0 of
+    // a batch of one): some 6,000 draws outside their rectangle.
     for start in stride(from: 0, to: 2000, by: 4) {
-      model.fill4(four, lanes, seed: 9, first: start, calm: calm, stress: stress)
+      model.fill(four, lanes, seed: 9, first: start, calm: calm, stress: stress)
       for k in 0..<4 {
         model.fill(one, seed: 9, path: start + k, calm: calm, stress: stress)
         let p = four[k], at = "path \(start + k)"
@@ -69,16 +107,19 @@ struct MonteCarloTests {
 
   @Test("the ziggurat gives standard normals: mean 0, variance 1, kurtosis 3, normal tails")
   func normals() {
-    var rng = SplitMix64(seed: 7, stream: 0)
+    var lanes = SIMD4<UInt64>((0..<4).map { SplitMix64(seed: 7, stream: UInt64($0)).state })
     let n = 400_000
     var s1 = 0.0, s2 = 0.0, s4 = 0.0, beyond2 = 0, beyond3 = 0
-    for _ in 0..<n {
-      let z = Ziggurat.normal(&rng)
-      s1 += z
-      s2 += z * z
-      s4 += z * z * z * z
-      if abs(z) > 2 { beyond2 += 1 }
-      if abs(z) > 3 { beyond3 += 1 }
+    for _ in 0..<(n / 4) {
+      let four = Ziggurat.normals(&lanes)
+      for k in 0..<4 {
+        let z = four[k]
+        s1 += z
+        s2 += z * z
+        s4 += z * z * z * z
+        if abs(z) > 2 { beyond2 += 1 }
+        if abs(z) > 3 { beyond3 += 1 }
+      }
     }
     let mean = s1 / Double(n), variance = s2 / Double(n) - mean * mean
     #expect(abs(mean) < 4 / Double(n).squareRoot())
